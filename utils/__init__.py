@@ -1,0 +1,89 @@
+"""Shared helpers for the *Autoencoders, hands-on* course.
+
+Import this package **before** Keras or TensorFlow in a notebook::
+
+    import utils          # quiets TensorFlow's start-up logging, selects the backend
+    import keras
+
+Importing it sets the Keras backend to TensorFlow (unless the reader chose
+another) and imports TensorFlow once with its C++ start-up messages (CUDA,
+oneDNN, absl) sent to ``/dev/null``, so they never reach the book.
+
+Submodules, each with one job:
+
+- :mod:`utils.config`   -- the quick/full switch (``AE_QUICK``), dataset choice
+  (``AE_DATASET``) and each chapter's training budget;
+- :mod:`utils.data`     -- loading MNIST / Fashion-MNIST from the best source
+  available, adding noise;
+- :mod:`utils.models`   -- the post's five architectures, the single source
+  of truth shared by every chapter;
+- :mod:`utils.training` -- seeding and the fit loop used by every chapter;
+- :mod:`utils.metrics`  -- MSE, PSNR, code sparsity, neighbour-based scores;
+- :mod:`utils.plotting` -- the course's figures, each returned as a Figure;
+- :mod:`utils.notebook` -- glue that also works outside Jupyter Book, and
+  showing a function's source.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+
+__all__ = ["config", "data", "metrics", "models", "notebook", "plotting", "training"]
+__version__ = "1.0.0"
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+# 3 = only fatal errors from TensorFlow's C++ core; these lines carry no
+# information for a reader of the book (CUDA not found, oneDNN notices, ...).
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+@contextlib.contextmanager
+def _silenced_native_stderr():
+    """Send file descriptor 2 to /dev/null while the block runs.
+
+    TensorFlow writes some start-up lines from C++ before any Python logging
+    is configured; only a redirect at the file-descriptor level stops them.
+    """
+    try:
+        fd = sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):  # no real stderr (some kernels)
+        fd = 2
+    try:
+        saved = os.dup(fd)
+    except OSError:
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        sys.stderr.flush()
+        os.dup2(devnull, fd)
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, fd)
+        os.close(saved)
+        os.close(devnull)
+
+
+def _quiet_tensorflow() -> None:
+    if os.environ.get("KERAS_BACKEND") != "tensorflow":
+        return
+    try:
+        with _silenced_native_stderr():
+            import tensorflow as tf  # noqa: F401
+    except ImportError:  # the course also imports without TensorFlow (tests of pure helpers)
+        return
+    import logging
+
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
+    try:
+        import absl.logging
+
+        absl.logging.set_verbosity(absl.logging.ERROR)
+    except ImportError:  # pragma: no cover - absl ships with TensorFlow
+        pass
+
+
+_quiet_tensorflow()

@@ -1,0 +1,161 @@
+"""The course's switches and each chapter's training budget.
+
+Two environment variables steer the whole course, and this module is the only
+place that reads them:
+
+``AE_QUICK``
+    ``1`` (or ``true``/``yes``/``on``) selects *quick mode*: fewer samples and
+    epochs so that every chapter runs in about a minute on two CPU cores. This
+    is what ``make test`` and CI use. Unset or ``0`` is *full mode*, the
+    default for readers.
+``AE_DATASET``
+    ``mnist`` (default) or ``fashion_mnist``: which data set every chapter
+    loads.
+
+Chapters never read these variables themselves; they ask :func:`budget` for
+their :class:`Budget`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+
+#: Names accepted by ``AE_DATASET`` and :func:`utils.data.load_dataset`.
+DATASETS = ("mnist", "fashion_mnist")
+
+#: The seed every chapter uses (data split, weight initialisation, noise).
+SEED = 42
+
+#: Standard deviation of the Gaussian noise of the denoising chapter (the Keras blog's 0.5).
+NOISE_FACTOR = 0.5
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"", "0", "false", "no", "off"}
+
+
+def _flag(name: str) -> bool:
+    raw = os.environ.get(name, "").strip().lower()
+    if raw in _TRUE:
+        return True
+    if raw in _FALSE:
+        return False
+    raise ValueError(f"{name} must be one of 1/0, true/false, yes/no, on/off; got {raw!r}")
+
+
+def quick_mode() -> bool:
+    """Return True when ``AE_QUICK`` asks for the quick (CI) budget."""
+    return _flag("AE_QUICK")
+
+
+def dataset_name() -> str:
+    """Return the data set chosen by ``AE_DATASET`` (default ``"mnist"``)."""
+    name = os.environ.get("AE_DATASET", "mnist").strip().lower() or "mnist"
+    if name not in DATASETS:
+        raise ValueError(f"AE_DATASET must be one of {DATASETS}; got {name!r}")
+    return name
+
+
+@dataclasses.dataclass(frozen=True)
+class Budget:
+    """How one chapter trains: data sizes and the optimisation recipe.
+
+    Attributes
+    ----------
+    mode:
+        ``"quick"`` or ``"full"``.
+    n_train, n_test:
+        Number of training and test images to use; ``None`` means all.
+    epochs, batch_size:
+        Passes over the training set and images per gradient step.
+    min_steps:
+        At least this many gradient steps: on a small training set (the
+        4,000 offline digits) the run takes more epochs, so that it gets as
+        many weight updates as on the full data. See :meth:`epochs_for`.
+    learning_rate:
+        Adam's peak learning rate.
+    schedule:
+        ``"cosine"`` (decay to 0 over the run) or ``"constant"``.
+    warmup_epochs:
+        Epochs of linear warm-up before the cosine decay (0 for none).
+    jit_compile, steps_per_execution:
+        Passed to ``model.compile``: XLA compilation and how many batches run
+        per call into the compiled graph. Both only change speed.
+    """
+
+    mode: str
+    n_train: int | None
+    n_test: int | None
+    epochs: int
+    batch_size: int
+    min_steps: int = 0
+    learning_rate: float = 1e-3
+    schedule: str = "cosine"
+    warmup_epochs: int = 0
+    jit_compile: bool = True
+    steps_per_execution: int = 32
+
+    def __post_init__(self) -> None:
+        if self.schedule not in ("cosine", "constant"):
+            raise ValueError(f"schedule must be 'cosine' or 'constant'; got {self.schedule!r}")
+        for field in ("epochs", "batch_size", "steps_per_execution"):
+            if getattr(self, field) < 1:
+                raise ValueError(f"{field} must be at least 1; got {getattr(self, field)}")
+        if not self.learning_rate > 0:
+            raise ValueError(f"learning_rate must be positive; got {self.learning_rate}")
+        if self.min_steps < 0:
+            raise ValueError(f"min_steps must be >= 0; got {self.min_steps}")
+
+    def epochs_for(self, n_train: int) -> int:
+        """Epochs to run on ``n_train`` images: ``epochs``, or more to reach ``min_steps`` steps."""
+        if n_train < 1:
+            raise ValueError(f"n_train must be at least 1; got {n_train}")
+        steps_per_epoch = -(-n_train // self.batch_size)
+        return max(self.epochs, -(-self.min_steps // steps_per_epoch))
+
+
+# Full-mode recipes. The architectures are the post's; only the optimisation
+# (batch size, peak learning rate, schedule, epochs, XLA) is ours. They were
+# chosen with benchmarks/run.py, which compares each with the post's recipe.
+_FULL = {
+    "vanilla": dict(epochs=20, batch_size=128, min_steps=6000, learning_rate=3e-3),
+    "multilayer": dict(epochs=20, batch_size=128, min_steps=6000, learning_rate=3e-3),
+    "convolutional": dict(epochs=6, batch_size=64, min_steps=3000, learning_rate=5e-3),
+    "sparse": dict(epochs=20, batch_size=128, min_steps=6000, learning_rate=3e-3),
+    "denoising": dict(epochs=5, batch_size=64, min_steps=2000, learning_rate=3e-3),
+}
+
+# Quick mode: enough to show every effect the chapters claim, in seconds.
+_QUICK = {
+    "vanilla": dict(epochs=10, batch_size=32, learning_rate=3e-3),
+    "multilayer": dict(epochs=10, batch_size=32, learning_rate=3e-3),
+    "convolutional": dict(epochs=4, batch_size=32, learning_rate=5e-3),
+    "sparse": dict(epochs=10, batch_size=32, learning_rate=3e-3),
+    "denoising": dict(epochs=3, batch_size=32, learning_rate=3e-3),
+}
+#: Quick mode trains every model on the same subset, so the summary compares like with like.
+QUICK_N_TRAIN, QUICK_N_TEST = 1000, 500
+
+
+#: The models the course trains, in reading order.
+MODELS = tuple(_FULL)
+
+
+def budget(model: str, *, quick: bool | None = None) -> Budget:
+    """Return the training budget for ``model`` in the current mode.
+
+    Parameters
+    ----------
+    model:
+        One of :data:`MODELS` (``"vanilla"``, ``"multilayer"``,
+        ``"convolutional"``, ``"sparse"``, ``"denoising"``).
+    quick:
+        Force quick (True) or full (False) mode; ``None`` follows ``AE_QUICK``.
+    """
+    if model not in _FULL:
+        raise ValueError(f"unknown model {model!r}; expected one of {MODELS}")
+    if quick is None:
+        quick = quick_mode()
+    if quick:
+        return Budget(mode="quick", n_train=QUICK_N_TRAIN, n_test=QUICK_N_TEST, **_QUICK[model])
+    return Budget(mode="full", n_train=None, n_test=None, **_FULL[model])

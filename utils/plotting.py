@@ -1,0 +1,331 @@
+"""The course's figures, with one consistent look.
+
+Every function builds a :class:`matplotlib.figure.Figure` without touching
+pyplot's global state and returns it; in a notebook, leave it as the cell's
+last expression to display it (once), and tests can inspect it. Inputs are
+validated and bad ones raise :class:`ValueError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import matplotlib
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+
+from . import config
+from .data import as_images
+
+#: Colour map for digits: dark ink on a light page.
+DIGIT_CMAP = "gray_r"
+#: One colour per model, used in every chapter.
+MODEL_COLORS = {
+    "vanilla": "#1f77b4",
+    "multilayer": "#ff7f0e",
+    "convolutional": "#2ca02c",
+    "sparse": "#d62728",
+    "denoising": "#9467bd",
+    "pca": "#7f7f7f",
+}
+_CYCLE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"]
+
+
+def _figure(width: float, height: float) -> Figure:
+    return Figure(figsize=(width, height), dpi=100, layout="constrained")
+
+
+def _color(name: str, i: int) -> str:
+    return MODEL_COLORS.get(str(name).lower(), _CYCLE[i % len(_CYCLE)])
+
+
+def _count(n, available: int, what: str = "n") -> int:
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"{what} must be a positive integer; got {n!r}")
+    if n > available:
+        raise ValueError(f"{what}={n} but only {available} images were given")
+    return int(n)
+
+
+def _image_axes(ax, image, title=None) -> None:
+    ax.imshow(image, cmap=DIGIT_CMAP, vmin=0.0, vmax=1.0, interpolation="nearest")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    if title is not None:
+        ax.set_title(str(title), fontsize=9)
+
+
+def plot_digits(images, labels=None, *, n: int | None = None, ncols: int = 10, title: str | None = None) -> Figure:
+    """A grid of digits, optionally titled with their labels.
+
+    Parameters
+    ----------
+    images:
+        Images in [0, 1], shape ``(n, 28, 28)``, ``(n, 28, 28, 1)`` or ``(n, 784)``.
+    labels:
+        Optional sequence of length n shown above each digit.
+    n:
+        How many to show (default: all, at most 40).
+    """
+    imgs = as_images(images, name="images")
+    n = _count(min(len(imgs), 40) if n is None else n, len(imgs))
+    if labels is not None and len(labels) < n:
+        raise ValueError(f"labels must have at least n={n} entries; got {len(labels)}")
+    if ncols < 1:
+        raise ValueError(f"ncols must be at least 1; got {ncols}")
+    ncols = min(ncols, n)
+    nrows = int(np.ceil(n / ncols))
+    fig = _figure(1.0 * ncols, 1.1 * nrows + (0.3 if title else 0))
+    axes = np.atleast_1d(fig.subplots(nrows, ncols)).ravel()
+    for i, ax in enumerate(axes):
+        if i < n:
+            _image_axes(ax, imgs[i], None if labels is None else labels[i])
+        else:
+            ax.set_visible(False)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def plot_rows(rows: Mapping[str, object], *, n: int = 10, labels=None) -> Figure:
+    """Rows of images under each other, e.g. originals above reconstructions.
+
+    Parameters
+    ----------
+    rows:
+        Ordered mapping row title -> images; all rows show their first ``n`` images,
+        so image i of each row is the same test example.
+    n:
+        Images per row.
+    labels:
+        Optional labels printed above the first row.
+    """
+    if not isinstance(rows, Mapping) or not rows:
+        raise ValueError("rows must be a non-empty mapping of row title -> images")
+    arrays = {str(k): as_images(v, name=f"row {k!r}") for k, v in rows.items()}
+    n = _count(n, min(len(a) for a in arrays.values()))
+    fig = _figure(1.0 * n + 1.2, 1.05 * len(arrays))
+    axes = np.asarray(fig.subplots(len(arrays), n)).reshape(len(arrays), n)
+    for r, (title, imgs) in enumerate(arrays.items()):
+        for c in range(n):
+            top = labels[c] if (labels is not None and r == 0) else None
+            _image_axes(axes[r, c], imgs[c], top)
+        axes[r, 0].set_ylabel(title, rotation=0, ha="right", va="center", fontsize=10)
+    return fig
+
+
+def plot_history(histories: Mapping[str, Mapping[str, Sequence[float]]], *, metric: str = "mse", log: bool = True) -> Figure:
+    """Training curves: ``metric`` per epoch for each run, training solid, validation dashed.
+
+    Parameters
+    ----------
+    histories:
+        Mapping run name -> history dict (``TrainResult.history`` or Keras's
+        ``History.history``) holding ``metric`` and optionally ``"val_" + metric``.
+    metric:
+        Which entry to plot (``"mse"``, ``"loss"``, ...).
+    """
+    if not isinstance(histories, Mapping) or not histories:
+        raise ValueError("histories must be a non-empty mapping of run name -> history dict")
+    fig = _figure(6.4, 3.6)
+    ax = fig.subplots()
+    for i, (name, hist) in enumerate(histories.items()):
+        if metric not in hist:
+            raise ValueError(f"history {name!r} has no {metric!r}; it has {sorted(hist)}")
+        values = np.asarray(hist[metric], dtype=float)
+        if values.ndim != 1 or len(values) == 0 or not np.all(np.isfinite(values)):
+            raise ValueError(f"history {name!r}[{metric!r}] must be a non-empty list of finite numbers")
+        epochs = np.arange(1, len(values) + 1)
+        color = _color(name, i)
+        ax.plot(epochs, values, color=color, lw=2, marker="o", ms=3, label=f"{name} (training)")
+        if f"val_{metric}" in hist:
+            ax.plot(epochs, hist[f"val_{metric}"], color=color, lw=2, ls="--", label=f"{name} (test)")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(metric.upper() if metric == "mse" else metric)
+    if log:
+        ax.set_yscale("log")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=9)
+    return fig
+
+
+def plot_lines(x, ys: Mapping[str, Sequence[float]], *, xlabel: str, ylabel: str) -> Figure:
+    """Simple line chart: one line per entry of ``ys`` against ``x`` (e.g. PSNR against noise)."""
+    xs = np.asarray(x, dtype=float)
+    if xs.ndim != 1 or len(xs) < 2:
+        raise ValueError(f"x must be a 1-D sequence of at least 2 numbers; got shape {xs.shape}")
+    if not isinstance(ys, Mapping) or not ys:
+        raise ValueError("ys must be a non-empty mapping of line name -> values")
+    fig = _figure(6.0, 3.6)
+    ax = fig.subplots()
+    for i, (name, vals) in enumerate(ys.items()):
+        v = np.asarray(vals, dtype=float)
+        if v.shape != xs.shape:
+            raise ValueError(f"line {name!r} has {v.shape} values; expected {xs.shape} to match x")
+        ax.plot(xs, v, marker="o", lw=2, color=_color(name, i), label=name)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=9)
+    return fig
+
+
+def plot_code_histogram(codes: Mapping[str, object], *, bins: int = 50) -> Figure:
+    """Histogram of code activations (all units, all images) for each model, log-count axis."""
+    if not isinstance(codes, Mapping) or not codes:
+        raise ValueError("codes must be a non-empty mapping of model name -> code array")
+    flat = {}
+    for name, c in codes.items():
+        arr = np.asarray(c, dtype=float).ravel()
+        if arr.size == 0 or not np.all(np.isfinite(arr)):
+            raise ValueError(f"codes of {name!r} must be a non-empty array of finite numbers")
+        flat[str(name)] = arr
+    if bins < 2:
+        raise ValueError(f"bins must be at least 2; got {bins}")
+    hi = max(float(a.max()) for a in flat.values())
+    lo = min(0.0, min(float(a.min()) for a in flat.values()))
+    edges = np.linspace(lo, hi if hi > lo else lo + 1.0, bins + 1)
+    fig = _figure(6.4, 3.6)
+    ax = fig.subplots()
+    for i, (name, arr) in enumerate(flat.items()):
+        ax.hist(arr, bins=edges, histtype="step", lw=2, color=_color(name, i), label=name)
+    ax.set_yscale("log")
+    ax.set_xlabel("code activation $h_j$")
+    ax.set_ylabel("count (all units, all test images)")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=9)
+    return fig
+
+
+def plot_unit_by_class(codes, labels, *, title: str | None = None) -> Figure:
+    """Heat map of the mean activation of each code unit (columns) for each class (rows)."""
+    c = np.asarray(codes, dtype=float)
+    y = np.asarray(labels)
+    if c.ndim != 2 or c.shape[0] == 0:
+        raise ValueError(f"codes must have shape (n, units); got {c.shape}")
+    if y.shape != (c.shape[0],):
+        raise ValueError(f"labels must have shape ({c.shape[0]},); got {y.shape}")
+    classes = np.unique(y)
+    table = np.stack([c[y == k].mean(axis=0) for k in classes])
+    fig = _figure(8.0, 3.2)
+    ax = fig.subplots()
+    im = ax.imshow(table, aspect="auto", cmap="viridis", interpolation="nearest")
+    ax.set_yticks(range(len(classes)), [str(k) for k in classes])
+    ax.set_xlabel("code unit")
+    ax.set_ylabel("class")
+    fig.colorbar(im, ax=ax, label="mean activation")
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+def embed_2d(features, *, method: str = "umap", seed: int = config.SEED) -> np.ndarray:
+    """Project ``features`` ``(n, d)`` to 2-D with ``"pca"`` or ``"umap"`` (seeded)."""
+    f = np.asarray(features, dtype=np.float32)
+    if f.ndim < 2 or len(f) < 5:
+        raise ValueError(f"features must have shape (n, ...) with n >= 5; got {f.shape}")
+    f = f.reshape(len(f), -1)
+    if method == "pca":
+        from sklearn.decomposition import PCA
+
+        return PCA(n_components=2, random_state=seed).fit_transform(f)
+    if method == "umap":
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # umap warns that a seed disables parallelism
+            import umap
+
+            reducer = umap.UMAP(n_components=2, random_state=seed, n_neighbors=15, min_dist=0.1)
+            return reducer.fit_transform(f)
+    raise ValueError(f"method must be 'pca' or 'umap'; got {method!r}")
+
+
+def plot_latent(panels: Mapping[str, tuple], labels, *, ncols: int = 3, class_names=None) -> Figure:
+    """Scatter plots of 2-D embeddings coloured by label, one panel per entry.
+
+    Parameters
+    ----------
+    panels:
+        Mapping panel title -> ``embedding`` ``(n, 2)`` or ``(embedding, note)``
+        where ``note`` is a short string (e.g. a score) printed in the panel.
+    labels:
+        Integer class of each point, shape ``(n,)``.
+    class_names:
+        Optional names for the legend (default: the label values).
+    """
+    if not isinstance(panels, Mapping) or not panels:
+        raise ValueError("panels must be a non-empty mapping of title -> 2-D embedding")
+    y = np.asarray(labels)
+    n_panels = len(panels)
+    ncols = max(1, min(ncols, n_panels))
+    nrows = int(np.ceil(n_panels / ncols))
+    fig = _figure(3.3 * ncols + 1.2, 3.1 * nrows)
+    axes = np.atleast_1d(fig.subplots(nrows, ncols)).ravel()
+    classes = np.unique(y)
+    cmap = matplotlib.colormaps["tab10"]
+    for ax, (title, value) in zip(axes, panels.items()):
+        emb, note = (value if isinstance(value, tuple) else (value, None))
+        emb = np.asarray(emb, dtype=float)
+        if emb.ndim != 2 or emb.shape[1] != 2:
+            raise ValueError(f"panel {title!r} must be an (n, 2) embedding; got {emb.shape}")
+        if y.shape != (len(emb),):
+            raise ValueError(f"labels must have shape ({len(emb)},) to match panel {title!r}; got {y.shape}")
+        for k in classes:
+            m = y == k
+            ax.scatter(emb[m, 0], emb[m, 1], s=3, color=cmap(int(k) % 10), alpha=0.7, linewidths=0)
+        ax.set_title(str(title), fontsize=10)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if note:
+            ax.text(0.02, 0.02, note, transform=ax.transAxes, fontsize=8,
+                    bbox=dict(facecolor="white", alpha=0.8, edgecolor="none"))
+    for ax in axes[n_panels:]:
+        ax.set_visible(False)
+    names = class_names if class_names is not None else [str(k) for k in classes]
+    handles = [
+        Line2D([], [], marker="o", ls="", color=cmap(int(k) % 10), label=str(nm))
+        for k, nm in zip(classes, names)
+    ]
+    fig.legend(handles=handles, loc="outside right center", fontsize=8, title="class")
+    return fig
+
+
+def plot_feature_maps(codes, *, n: int = 6, title: str | None = None) -> Figure:
+    """Show convolutional codes as small images: one row per example, one panel per channel.
+
+    Parameters
+    ----------
+    codes:
+        Array ``(n_examples, height, width, channels)``, e.g. the 4x4x8 codes of the
+        convolutional autoencoder. Each channel is drawn with its own colour scale
+        starting at 0 (the codes come from ReLUs).
+    n:
+        How many examples (rows) to show.
+    """
+    c = np.asarray(codes, dtype=float)
+    if c.ndim != 4 or c.shape[0] == 0:
+        raise ValueError(f"codes must have shape (n, height, width, channels); got {c.shape}")
+    if not np.all(np.isfinite(c)):
+        raise ValueError("codes contain NaN or infinite values")
+    n = _count(n, len(c))
+    channels = c.shape[3]
+    fig = _figure(0.9 * channels + 0.8, 0.95 * n + 0.4)
+    axes = np.asarray(fig.subplots(n, channels)).reshape(n, channels)
+    top = c[:n].max(axis=(0, 1, 2))
+    for i in range(n):
+        for k in range(channels):
+            ax = axes[i, k]
+            ax.imshow(c[i, :, :, k], cmap="magma", vmin=0.0, vmax=top[k] if top[k] > 0 else 1.0,
+                      interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if i == 0:
+                ax.set_title(f"ch {k}", fontsize=8)
+        axes[i, 0].set_ylabel(f"#{i}", rotation=0, ha="right", va="center", fontsize=8)
+    if title:
+        fig.suptitle(title)
+    return fig
