@@ -21,14 +21,16 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install -q --no-deps -e .
 	@touch $@
 
-# jupyter-cache keys executed notebooks on their cell sources only. Clear the
-# cache of an output folder whenever anything else that changes the outputs
-# changes: utils/, the pins, the book config, the mode or the data set.
+# jupyter-cache keys executed notebooks on their cell sources only, and Sphinx
+# re-reads only pages whose source changed. So when anything else that changes
+# the outputs changes (utils/, the pins, the book config, the mode, the data
+# set), throw the whole build of that output folder away.
 define fresh_cache
 	@mkdir -p $(1)
 	@key="$$(cat chapters/*.ipynb chapters/*.md utils/*.py requirements.txt _config.yml | sha256sum | cut -c1-32)-quick=$(2)-data=$${AE_DATASET:-mnist}"; \
 	if [ "$$(cat $(1)/.cache-key 2>/dev/null)" != "$$key" ]; then \
-	  echo "Execution cache of $(1) is stale: clearing it."; rm -rf $(1)/_build/.jupyter_cache $(1)/_build/jupyter_execute; \
+	  echo "Build in $(1)/_build is stale (utils, pins, config, mode or data changed): rebuilding from scratch."; \
+	  rm -rf $(1)/_build/.jupyter_cache $(1)/_build/jupyter_execute $(1)/_build/.doctrees $(1)/_build/html; \
 	fi; echo "$$key" > $(1)/.cache-key
 endef
 

@@ -46,10 +46,9 @@ def _silenced_native_stderr():
     TensorFlow writes some start-up lines from C++ before any Python logging
     is configured; only a redirect at the file-descriptor level stops them.
     """
-    try:
-        fd = sys.stderr.fileno()
-    except (AttributeError, OSError, ValueError):  # no real stderr (some kernels)
-        fd = 2
+    # Always file descriptor 2 itself: in a Jupyter kernel sys.stderr.fileno()
+    # returns a saved copy of the original stream, not the descriptor C++ writes to.
+    fd = 2
     try:
         saved = os.dup(fd)
     except OSError:
@@ -61,7 +60,6 @@ def _silenced_native_stderr():
         os.dup2(devnull, fd)
         yield
     finally:
-        sys.stderr.flush()
         os.dup2(saved, fd)
         os.close(saved)
         os.close(devnull)

@@ -1,13 +1,14 @@
 """The course's figures, with one consistent look.
 
-Every function builds a :class:`matplotlib.figure.Figure` without touching
-pyplot's global state and returns it; in a notebook, leave it as the cell's
+Every function builds a :class:`matplotlib.figure.Figure` (a
+:class:`CourseFigure`) without touching pyplot's global state and returns it; in a notebook, leave it as the cell's
 last expression to display it (once), and tests can inspect it. Inputs are
 validated and bad ones raise :class:`ValueError`.
 """
 
 from __future__ import annotations
 
+import io
 from collections.abc import Mapping, Sequence
 
 import matplotlib
@@ -32,8 +33,22 @@ MODEL_COLORS = {
 _CYCLE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"]
 
 
+class CourseFigure(Figure):
+    """A Figure that displays itself as a PNG in any notebook front end.
+
+    It is built without pyplot (so it is shown once, not twice, and leaks no
+    global state); ``_repr_png_`` lets Jupyter, Colab and the book render it
+    whatever Matplotlib backend is active.
+    """
+
+    def _repr_png_(self) -> bytes:
+        buf = io.BytesIO()
+        self.savefig(buf, format="png", dpi=110, facecolor="white")
+        return buf.getvalue()
+
+
 def _figure(width: float, height: float) -> Figure:
-    return Figure(figsize=(width, height), dpi=100, layout="constrained")
+    return CourseFigure(figsize=(width, height), dpi=100, layout="constrained")
 
 
 def _color(name: str, i: int) -> str:

@@ -1,0 +1,112 @@
+"""utils.training and utils.models: reproducible training, the verified weight cache, shapes."""
+
+import numpy as np
+import pytest
+
+import utils  # noqa: F401  (quiets TensorFlow before Keras loads)
+from utils import config, models, training
+
+RNG = np.random.default_rng(0)
+_grid = np.linspace(0, 1, 28)
+_PATTERNS = np.stack([np.outer(np.sin(np.pi * k * _grid) ** 2, np.cos(np.pi * _grid / 2) ** 2) for k in (1, 2, 3)])
+# Structured images: random mixtures of three smooth patterns, so there is something to learn.
+X = np.clip(np.einsum("nk,kij->nij", RNG.random((64, 3)), _PATTERNS) / 2, 0, 1).astype(np.float32)
+TINY = config.Budget(mode="quick", n_train=64, n_test=16, epochs=2, batch_size=16, learning_rate=1e-3)
+
+
+@pytest.fixture(autouse=True)
+def weights_in_tmp(tmp_path, monkeypatch):
+    monkeypatch.setenv("AE_WEIGHTS_DIR", str(tmp_path / "weights"))
+
+
+def _run(name="vanilla"):
+    training.set_seed(7)
+    model = models.build(name)
+    return model, training.train(model, X, X, TINY, validation=(X[:16], X[:16]))
+
+
+def test_training_is_reproducible_bit_for_bit():
+    m1, r1 = _run()
+    m2, r2 = _run()
+    assert r1.history["loss"] == r2.history["loss"]
+    for a, b in zip(m1.get_weights(), m2.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert r1.epochs == 2 and set(r1.history) >= {"loss", "mse", "val_loss", "val_mse"}
+
+
+def test_training_reduces_the_error():
+    training.set_seed(0)
+    model = models.build_vanilla()
+    budget = config.Budget(mode="quick", n_train=64, n_test=16, epochs=30, batch_size=16, learning_rate=3e-3)
+    result = training.train(model, X, X, budget)
+    assert result.history["mse"][-1] < 0.8 * result.history["mse"][0]
+
+
+def test_sparse_loss_contains_the_penalty():
+    _, r = _run("sparse")
+    assert all(loss > mse for loss, mse in zip(r.history["loss"], r.history["mse"]))
+
+
+def test_reconstruct_and_encode_shapes():
+    for name, size in [("vanilla", 64), ("convolutional", 128), ("denoising", 1568)]:
+        model = models.build(name)
+        assert training.reconstruct(model, X[:5]).shape == (5, 28, 28)
+        assert training.encode(model, X[:5]).shape == (5, size)
+        assert models.code_size(model) == size
+
+
+def test_train_rejects_bad_input():
+    model = models.build_vanilla()
+    with pytest.raises(ValueError, match="same number of images"):
+        training.train(model, X, X[:10], TINY)
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        training.train(model, X * 255, X, TINY)
+    with pytest.raises(ValueError, match="seed must be a non-negative integer"):
+        training.set_seed(-1)
+
+
+def test_weight_cache_reuses_only_verified_identical_runs(capsys):
+    training.set_seed()
+    first = models.build_vanilla()
+    trained = training.train_and_save(first, X, X, TINY)
+
+    training.set_seed()
+    again = models.build_vanilla()
+    result, reused = training.load_or_train(again, X, X, TINY)
+    assert reused and result.history == trained.history
+    for a, b in zip(first.get_weights(), again.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert "reused verified weights" in capsys.readouterr().out
+
+    # Other data: a different key, so it trains.
+    training.set_seed()
+    _, reused = training.load_or_train(models.build_vanilla(), X[::-1], X[::-1], TINY)
+    assert not reused
+
+    # A tampered weight file fails verification and is retrained, not loaded.
+    key = training.run_key(first, X, X, TINY)
+    weights, _ = training._paths("vanilla", key)
+    weights.write_bytes(weights.read_bytes()[:-10] + b"0123456789")
+    training.set_seed()
+    _, reused = training.load_or_train(models.build_vanilla(), X, X, TINY)
+    assert not reused
+    assert "failed verification" in capsys.readouterr().out
+
+
+def test_run_key_depends_on_budget_and_architecture():
+    model = models.build_vanilla()
+    k = training.run_key(model, X, X, TINY)
+    assert k != training.run_key(model, X, X, config.Budget(**{**TINY.__dict__, "epochs": 3}))
+    assert k != training.run_key(models.build_sparse(), X, X, TINY)
+    assert k == training.run_key(models.build_vanilla(), X, X, TINY)
+
+
+def test_models_match_the_post():
+    for name, expected in models.EXPECTED_PARAMS.items():
+        assert models.build(name).count_params() == expected, name
+    with pytest.raises(ValueError, match="unknown model"):
+        models.build("vae")
+    with pytest.raises(ValueError, match="no layer named 'code'"):
+        import keras
+        x = keras.Input((4,))
+        models.encoder(keras.Model(x, keras.layers.Dense(2)(x)))
