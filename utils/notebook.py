@@ -19,12 +19,13 @@ def _plain(value):
     return value
 
 
-def glue(name: str, value, *, display: bool = False):
+def glue(name: str, value, *, display: bool = False) -> None:
     """Store ``value`` under ``name`` for ``{glue:text}`` / ``{glue:figure}`` in the book.
 
     Where myst-nb is not installed (Colab, a bare Jupyter), prints
     ``name = value`` instead so that the reader still sees the number the
-    text refers to. Returns ``value``.
+    text refers to. Returns None, so a glue call at the end of a cell shows
+    nothing twice.
     """
     if not isinstance(name, str) or not name.isidentifier():
         raise ValueError(f"glue name must be a valid identifier; got {name!r}")
@@ -35,9 +36,9 @@ def glue(name: str, value, *, display: bool = False):
         from myst_nb import glue as _myst_glue
     except ImportError:
         print(f"{name} = {value}")
-        return value
+        return None
     _myst_glue(name, value, display=display)
-    return value
+    return None
 
 
 def show_source(obj):
