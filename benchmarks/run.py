@@ -1,0 +1,274 @@
+"""Benchmark: the chapters' training recipes against the post's recipe.
+
+For each of the five models, on the full training set of one data set (default:
+Fashion-MNIST, 60,000 + 10,000 images, which installs offline from Debian), in one run:
+
+(a) the post's recipe: ``compile(optimizer="adam", loss="mse")`` with Keras's
+    defaults (learning rate 1e-3, no XLA, one batch per step) and the budget of the
+    Keras blog the post derives from (vanilla 50 epochs, multilayer and sparse 100,
+    batch 256; convolutional 50, denoising 100 epochs, batch 128), recording the test
+    MSE after every epoch;
+(b) the chapter's recipe from ``utils.config.budget`` (full mode), likewise.
+
+It records each recipe's final test MSE and the time-to-quality ratio: the training
+time (b) needs to first reach (a)'s final test MSE, divided by (a)'s training time
+(evaluation time excluded from both). Then it executes each chapter notebook in full
+mode on the same data set (``AE_DATASET``, the course's one switch) and records its
+wall time and the peak resident memory of its kernel.
+
+``--post-epochs N`` caps recipe (a) at N epochs to save time; the results then say
+so, and the ratio is measured against (a)'s MSE after N epochs instead of its final
+one (a weaker comparison, flagged as ``"capped": true``).
+
+Usage (from the repository root, after ``make venv``)::
+
+    .venv/bin/python benchmarks/run.py                  # everything, writes results.json/.md
+    .venv/bin/python benchmarks/run.py --models vanilla --skip-notebooks
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import platform
+import sys
+import threading
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+
+import utils  # noqa: E402,F401  (quiets TensorFlow)
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+from utils import config, data, metrics, models, training  # noqa: E402
+
+# The Keras blog's budgets (epochs, batch size) for each model.
+POST_BUDGET = {
+    "vanilla": (50, 256),
+    "multilayer": (100, 256),
+    "sparse": (100, 256),
+    "convolutional": (50, 128),
+    "denoising": (100, 128),
+}
+CHAPTER = {
+    "vanilla": "01_vanilla",
+    "multilayer": "02_multilayer",
+    "convolutional": "03_convolutional",
+    "sparse": "04_sparse",
+    "denoising": "05_denoising",
+}
+TARGETS = {"time_to_quality_ratio": 0.2, "chapter_seconds_full": 180.0, "peak_rss_mb": 1536.0}
+
+
+class EpochClock(keras.callbacks.Callback):
+    """Record test MSE and cumulative *training* time (evaluation excluded) after every epoch."""
+
+    def __init__(self, x_test_in, x_test_target, stop_at: float | None = None):
+        super().__init__()
+        self.x_in, self.x_target = x_test_in, x_test_target
+        self.stop_at = stop_at
+        self.train_seconds: list[float] = []
+        self.test_mse: list[float] = []
+        self._elapsed = 0.0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._t0 = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._elapsed += time.perf_counter() - self._t0
+        pred = self.model.predict(self.x_in, batch_size=2048, verbose=0)
+        mse = float(np.mean((pred.reshape(len(pred), -1) - self.x_target.reshape(len(pred), -1)) ** 2))
+        self.train_seconds.append(self._elapsed)
+        self.test_mse.append(mse)
+
+
+def _fit(name, budget, x_in, x_target, xt_in, xt_target, compile_kwargs=None):
+    training.set_seed()
+    model = models.build(name)
+    shape = tuple(model.inputs[0].shape[1:])
+    reshape = (lambda a: a.reshape(-1, 784)) if shape == (784,) else (lambda a: a.reshape(-1, 28, 28, 1))
+    xi, xt, vi, vt = map(reshape, (x_in, x_target, xt_in, xt_target))
+    if compile_kwargs is None:  # the chapter's recipe
+        training.compile_model(model, budget, len(xi))
+        epochs = budget.epochs_for(len(xi))
+    else:  # the post's recipe: Keras defaults
+        model.compile(**compile_kwargs)
+        epochs = budget.epochs
+    clock = EpochClock(vi, vt)
+    model.fit(xi, xt, epochs=epochs, batch_size=budget.batch_size, shuffle=True, verbose=0, callbacks=[clock])
+    return clock
+
+
+def bench_recipes(name, ds, post_epochs_cap=None):
+    (x_train, _), (x_test, _) = ds
+    if name == "denoising":
+        x_in = data.add_noise(x_train, config.NOISE_FACTOR)
+        xt_in = data.add_noise(x_test, config.NOISE_FACTOR, seed=config.SEED + 1)
+    else:
+        x_in, xt_in = x_train, x_test
+    chapter_budget = config.budget(name, quick=False)
+    print(f"[{name}] chapter recipe: {chapter_budget}", flush=True)
+    b = _fit(name, chapter_budget, x_in, x_train, xt_in, x_test)
+    print(f"[{name}]   {len(b.test_mse)} epochs, {b.train_seconds[-1]:.1f} s, test MSE {b.test_mse[-1]:.5f}", flush=True)
+
+    epochs, batch = POST_BUDGET[name]
+    capped = post_epochs_cap is not None and post_epochs_cap < epochs
+    post_budget = config.Budget(mode="full", n_train=None, n_test=None,
+                                epochs=min(epochs, post_epochs_cap or epochs), batch_size=batch,
+                                schedule="constant", jit_compile=False, steps_per_execution=1)
+    print(f"[{name}] post recipe: Adam defaults, {post_budget.epochs} epochs, batch {batch}"
+          + (f" (capped from {epochs})" if capped else ""), flush=True)
+    a = _fit(name, post_budget, x_in, x_train, xt_in, x_test, compile_kwargs=dict(optimizer="adam", loss="mse"))
+    print(f"[{name}]   {a.train_seconds[-1]:.1f} s, test MSE {a.test_mse[-1]:.5f}", flush=True)
+
+    target = a.test_mse[-1]
+    reached = [t for t, m in zip(b.train_seconds, b.test_mse) if m <= target]
+    ratio = (reached[0] / a.train_seconds[-1]) if reached else None
+    return {
+        "chapter_recipe": dataclasses.asdict(chapter_budget),
+        "chapter_epochs": len(b.test_mse),
+        "chapter_train_seconds": b.train_seconds[-1],
+        "chapter_test_mse": b.test_mse[-1],
+        "chapter_curve": {"train_seconds": b.train_seconds, "test_mse": b.test_mse},
+        "post_recipe": {"optimizer": "adam (defaults)", "epochs": post_budget.epochs, "batch_size": batch,
+                        "blog_epochs": epochs, "capped": capped},
+        "post_train_seconds": a.train_seconds[-1],
+        "post_test_mse": target,
+        "post_curve": {"train_seconds": a.train_seconds, "test_mse": a.test_mse},
+        "chapter_seconds_to_post_quality": reached[0] if reached else None,
+        "time_to_quality_ratio": ratio,
+    }
+
+
+def run_notebook(stem: str, dataset: str) -> dict:
+    """Execute a chapter in full mode; return wall seconds and the kernel's peak RSS in MB."""
+    import nbformat
+    import psutil
+    from nbclient import NotebookClient
+
+    os.environ["AE_QUICK"] = "0"
+    os.environ["AE_DATASET"] = dataset
+    nb = nbformat.read(ROOT / "chapters" / f"{stem}.ipynb", as_version=4)
+    client = NotebookClient(nb, timeout=3600, kernel_name="python3",
+                            resources={"metadata": {"path": str(ROOT / "chapters")}})
+    me = psutil.Process()
+    before = {p.pid for p in me.children(recursive=True)}
+    peak = {"rss": 0}
+    done = threading.Event()
+
+    def poll():
+        while not done.is_set():
+            for p in me.children(recursive=True):
+                if p.pid in before:
+                    continue
+                try:
+                    peak["rss"] = max(peak["rss"], p.memory_info().rss)
+                except psutil.Error:
+                    pass
+            done.wait(0.2)
+
+    watcher = threading.Thread(target=poll, daemon=True)
+    watcher.start()
+    start = time.perf_counter()
+    try:
+        client.execute()
+    finally:
+        wall = time.perf_counter() - start
+        done.set()
+        watcher.join()
+    return {"chapter_seconds_full": wall, "peak_rss_mb": peak["rss"] / 2**20}
+
+
+def machine() -> dict:
+    import psutil
+    import tensorflow as tf
+
+    return {
+        "cpu": platform.processor() or platform.machine(),
+        "cores": os.cpu_count(),
+        "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
+        "gpu": bool(tf.config.list_physical_devices("GPU")),
+        "python": platform.python_version(),
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "platform": platform.platform(),
+    }
+
+
+def markdown(results: dict) -> str:
+    def fmt(v, spec):
+        return "n/a" if v is None else format(v, spec)
+
+    def mark(ok):
+        return "yes" if ok else "**no**"
+
+    lines = [
+        f"# Training-recipe benchmark ({results['dataset']}, {results['n_train']:,} training images)",
+        "",
+        f"Machine: {results['machine']['cores']} CPU cores, {results['machine']['memory_gb']} GB, "
+        f"GPU: {results['machine']['gpu']}; TensorFlow {results['machine']['tensorflow']}, "
+        f"Keras {results['machine']['keras']}. Written by `benchmarks/run.py` on {results['date']}.",
+        "",
+        "| model | post recipe: epochs, s, test MSE | chapter recipe: epochs, s, test MSE | "
+        "time-to-quality ratio (<= 0.2) | chapter notebook, full mode (<= 180 s) | peak RSS (<= 1,536 MB) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, r in results["models"].items():
+        post = r.get("post_recipe", {})
+        ratio = r.get("time_to_quality_ratio")
+        nb_s, rss = r.get("chapter_seconds_full"), r.get("peak_rss_mb")
+        lines.append(
+            f"| {name} | {post.get('epochs', 'n/a')}{' (capped)' if post.get('capped') else ''}, "
+            f"{fmt(r.get('post_train_seconds'), '.0f')}, {fmt(r.get('post_test_mse'), '.5f')} | "
+            f"{r.get('chapter_epochs', 'n/a')}, {fmt(r.get('chapter_train_seconds'), '.0f')}, "
+            f"{fmt(r.get('chapter_test_mse'), '.5f')} | "
+            f"{fmt(ratio, '.3f')} ({'met' if ratio is not None and ratio <= 0.2 else 'not met'}) | "
+            f"{fmt(nb_s, '.0f')} s ({mark(nb_s is not None and nb_s <= 180)}) | "
+            f"{fmt(rss, ',.0f')} MB ({mark(rss is not None and rss <= 1536)}) |"
+        )
+    lines += [
+        "",
+        "Time-to-quality ratio: training seconds the chapter's recipe needs to first reach the post "
+        "recipe's final test MSE, divided by the post recipe's training seconds (evaluation excluded). "
+        "'n/a' means the chapter's recipe never reached it. A capped post recipe ran fewer epochs than "
+        "the blog's budget, so its ratio compares against an easier target.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--models", nargs="+", default=list(config.MODELS), choices=list(config.MODELS))
+    parser.add_argument("--dataset", default="fashion_mnist", choices=list(config.DATASETS))
+    parser.add_argument("--post-epochs", type=int, default=None, help="cap recipe (a) at this many epochs")
+    parser.add_argument("--skip-recipes", action="store_true", help="only time the notebooks")
+    parser.add_argument("--skip-notebooks", action="store_true", help="only compare the recipes")
+    parser.add_argument("--out", default=str(HERE / "results.json"))
+    args = parser.parse_args(argv)
+
+    ds = data.load_dataset(args.dataset)
+    out = Path(args.out)
+    results = json.loads(out.read_text()) if out.exists() else {}
+    if results.get("dataset") != args.dataset:
+        results = {"models": {}}
+    results.update(dataset=args.dataset, n_train=len(ds[0][0]), n_test=len(ds[1][0]), source=ds.description,
+                   machine=machine(), date=time.strftime("%Y-%m-%d"), targets=TARGETS)
+    for name in args.models:
+        entry = results["models"].setdefault(name, {})
+        if not args.skip_recipes:
+            entry.update(bench_recipes(name, ds, args.post_epochs))
+        if not args.skip_notebooks:
+            entry.update(run_notebook(CHAPTER[name], args.dataset))
+            print(f"[{name}] notebook: {entry['chapter_seconds_full']:.0f} s, peak RSS {entry['peak_rss_mb']:.0f} MB", flush=True)
+        out.write_text(json.dumps(results, indent=1))
+        out.with_suffix(".md").write_text(markdown(results))
+    print(f"wrote {out} and {out.with_suffix('.md')}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
