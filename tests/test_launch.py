@@ -3,7 +3,8 @@
 Everything here reads the repository's files (no network, no browser):
 
 - ``_config.yml`` points the launch buttons at Binder and Colab for the repository's
-  ``main`` branch and opens notebooks in JupyterLab;
+  ``main`` branch and opens notebooks in JupyterLab, and its extension list is Jupyter
+  Book's own minus sphinx_thebe (see the comment there);
 - Binder can install the book: exact pins in ``requirements.txt``, a Python version
   those pins support in ``runtime.txt``, and ``postBuild`` installing the course package;
 - every chapter notebook starts with the hidden Colab cell, which installs the course
@@ -97,6 +98,22 @@ def test_repository_is_a_github_repository_on_main():
     assert BRANCH == "main"
     # The book sits at the repository's root, so chapters/NN.ipynb is the path Binder opens.
     assert repo.get("path_to_book", "") in ("", ".")
+
+
+def test_extension_list_is_jupyter_books_without_thebe():
+    """_config.yml replaces Jupyter Book's extension list (to drop sphinx_thebe, whose
+    doubled inline script throws in the browser); it must keep everything else."""
+    jb_config = pytest.importorskip("jupyter_book.config")
+    defaults = jb_config.get_default_sphinx_config()["extensions"]
+    sphinx = CONFIG.get("sphinx", {})
+    extensions = sphinx.get("config", {}).get("extensions", [])
+    assert "sphinx_thebe" not in extensions
+    missing = [e for e in defaults if e != "sphinx_thebe" and e not in extensions]
+    assert not missing, f"sphinx.config.extensions lost Jupyter Book defaults: {missing}"
+    for extra in ("sphinxcontrib.bibtex", "sphinx_exercise", "sphinx-mathjax-offline"):
+        assert extra in extensions, f"{extra} is missing from sphinx.config.extensions"
+    # extra_extensions would be silently ignored next to a full extension list.
+    assert not sphinx.get("extra_extensions"), "list extensions in sphinx.config.extensions"
 
 
 def test_toc_entries_exist():
