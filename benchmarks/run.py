@@ -94,6 +94,8 @@ def _fit(name, budget, x_in, x_target, xt_in, xt_target, compile_kwargs=None):
     reshape = (lambda a: a.reshape(-1, 784)) if shape == (784,) else (lambda a: a.reshape(-1, 28, 28, 1))
     xi, xt, vi, vt = map(reshape, (x_in, x_target, xt_in, xt_target))
     if compile_kwargs is None:  # the chapter's recipe
+        if budget.init_output_bias:
+            training.init_output_bias(model, xt)
         training.compile_model(model, budget, len(xi))
         epochs = budget.epochs_for(len(xi))
     else:  # the post's recipe: Keras defaults
@@ -120,7 +122,8 @@ def bench_recipes(name, ds, post_epochs_cap=None):
     capped = post_epochs_cap is not None and post_epochs_cap < epochs
     post_budget = config.Budget(mode="full", n_train=None, n_test=None,
                                 epochs=min(epochs, post_epochs_cap or epochs), batch_size=batch,
-                                schedule="constant", jit_compile=False, steps_per_execution=1)
+                                schedule="constant", jit_compile=False, steps_per_execution=1,
+                                init_output_bias=False)
     print(f"[{name}] post recipe: Adam defaults, {post_budget.epochs} epochs, batch {batch}"
           + (f" (capped from {epochs})" if capped else ""), flush=True)
     a = _fit(name, post_budget, x_in, x_train, xt_in, x_test, compile_kwargs=dict(optimizer="adam", loss="mse"))

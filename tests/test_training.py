@@ -110,3 +110,13 @@ def test_models_match_the_post():
         import keras
         x = keras.Input((4,))
         models.encoder(keras.Model(x, keras.layers.Dense(2)(x)))
+
+
+def test_output_bias_starts_at_mean_brightness():
+    model = models.build_denoising()
+    logit = training.init_output_bias(model, X)
+    mean = float(X.mean())
+    assert logit == pytest.approx(np.log(mean / (1 - mean)), rel=1e-5)
+    assert model.get_layer("reconstruction").get_weights()[1][0] == pytest.approx(logit)
+    # Only the starting point changes, not the architecture.
+    assert model.count_params() == models.EXPECTED_PARAMS["denoising"]
