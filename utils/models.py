@@ -36,13 +36,6 @@ INPUT_KIND = {
 #: L1 strength of the sparse model. The post writes ``10e-5``, which is 1e-4.
 SPARSE_L1 = 10e-5
 
-#: Initial bias of the convolutional model's sigmoid output: sigmoid(-1.9) ~ 0.13, the mean
-#: MNIST pixel. With Keras's default bias of 0 every output pixel starts at 0.5; under the MSE
-#: loss Adam then drives all outputs towards 0 at once, the sigmoid saturates (an all-black
-#: image, test MSE stuck near 0.11) and its gradient p(1-p) vanishes, so training never
-#: recovers. Starting at the mean pixel avoids that trap; it changes no layer or parameter count.
-CONV_OUTPUT_BIAS = -1.9
-
 
 def build_vanilla() -> keras.Model:
     """784 -> Dense(64, relu) -> Dense(784, sigmoid): one hidden layer, a 64-value code."""
@@ -83,10 +76,7 @@ def build_convolutional() -> keras.Model:
     d = layers.UpSampling2D((2, 2), name="dec_up2")(d)
     d = layers.Conv2D(16, (3, 3), activation="relu", name="dec_conv3_valid")(d)  # 16 -> 14
     d = layers.UpSampling2D((2, 2), name="dec_up3")(d)
-    r = layers.Conv2D(
-        1, (3, 3), activation="sigmoid", padding="same", name="reconstruction",
-        bias_initializer=keras.initializers.Constant(CONV_OUTPUT_BIAS),  # see CONV_OUTPUT_BIAS
-    )(d)
+    r = layers.Conv2D(1, (3, 3), activation="sigmoid", padding="same", name="reconstruction")(d)
     return keras.Model(inputs=x, outputs=r, name="convolutional")
 
 
