@@ -45,7 +45,7 @@ import utils  # noqa: E402,F401  (quiets TensorFlow)
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from utils import config, data, metrics, models, training  # noqa: E402
+from utils import config, data, models, training  # noqa: E402
 
 # The Keras blog's budgets (epochs, batch size) for each model.
 POST_BUDGET = {

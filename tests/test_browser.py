@@ -29,9 +29,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
+from _book import CONFIG, ROOT, TOC, toc_files
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = ROOT / "tests" / "screenshots"
 CHROMIUM_ARGS = [
@@ -46,27 +45,9 @@ CHROMIUM_ARGS = [
 ]
 TIMEOUT_MS = 30_000
 
-CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
-TOC = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
 
 
-def _toc_pages() -> list[str]:
-    """Docnames of _toc.yml in reading order: the root, then every chapter."""
-    pages = [TOC["root"]]
-
-    def walk(entries):
-        for entry in entries or []:
-            if "file" in entry:
-                pages.append(entry["file"])
-            walk(entry.get("sections"))
-
-    walk(TOC.get("chapters"))
-    for part in TOC.get("parts", []):
-        walk(part.get("chapters"))
-    return pages
-
-
-PAGES = _toc_pages()
+PAGES = toc_files()
 IDS = [Path(p).name for p in PAGES]
 
 

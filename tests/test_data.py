@@ -5,9 +5,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import http.server
-import io
 import os
-import shutil
 import struct
 import threading
 from pathlib import Path
@@ -15,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from utils import config, data
+from utils import data
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 

@@ -28,28 +28,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
-CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
-TOC = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
+from _book import CONFIG, ROOT, TOC, toc_files
 REPO_URL = CONFIG["repository"]["url"].rstrip("/")
 BRANCH = CONFIG["repository"]["branch"]
 WORKFLOWS = ROOT / ".github" / "workflows"
-
-
-def toc_files() -> list[str]:
-    """Every file named in _toc.yml, root first, in reading order (no suffix)."""
-    files = [TOC["root"]]
-
-    def walk(entries):
-        for entry in entries or []:
-            if "file" in entry:
-                files.append(entry["file"])
-            walk(entry.get("sections"))
-
-    walk(TOC.get("chapters"))
-    for part in TOC.get("parts", []):
-        walk(part.get("chapters"))
-    return files
 
 
 TOC_FILES = toc_files()

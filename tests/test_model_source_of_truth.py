@@ -21,16 +21,14 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import pytest
-import yaml
 
 import utils  # noqa: F401  (quiets TensorFlow before Keras loads)
 import keras
 from utils import config, models
 
-ROOT = Path(__file__).resolve().parents[1]
+from _book import ROOT, toc_files
 NAMES = ("vanilla", "multilayer", "convolutional", "sparse", "denoising")
 
 # --------------------------------------------------------------------------- the post's models
@@ -116,16 +114,8 @@ _LAYER_CALL = re.compile(
 # --------------------------------------------------------------------------- notebooks
 
 
-def _toc_files() -> list[str]:
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    files = [toc["root"]]
-    for part in toc.get("parts", []):
-        files += [c["file"] for c in part["chapters"]]
-    return files
-
-
 def _toc_entry(suffix: str) -> str:
-    matches = [f for f in _toc_files() if re.fullmatch(rf"chapters/\d\d_{suffix}", f)]
+    matches = [f for f in toc_files() if re.fullmatch(rf"chapters/\d\d_{suffix}", f)]
     assert len(matches) == 1, f"_toc.yml must list exactly one chapters/NN_{suffix}; found {matches}"
     return matches[0]
 
