@@ -121,13 +121,16 @@ class Budget:
 
 
 # Full-mode recipes. The architectures are the post's; only the optimisation
-# (batch size, peak learning rate, schedule, epochs, XLA) is ours. They were
-# chosen with benchmarks/run.py, which compares each with the post's recipe.
+# (batch size, peak learning rate, schedule, epochs, XLA, output-bias start) is
+# ours. benchmarks/run.py compares each with the post's recipe on 60,000 images.
+# Dense models: peak learning rates above Adam's default 1e-3 ended worse on
+# Fashion-MNIST (more dead ReLU code units), so they keep 1e-3 and gain their
+# speed from XLA and batches of 128.
 _FULL = {
-    "vanilla": dict(epochs=20, batch_size=128, min_steps=6000, learning_rate=3e-3),
-    "multilayer": dict(epochs=20, batch_size=128, min_steps=6000, learning_rate=3e-3),
+    "vanilla": dict(epochs=30, batch_size=128, min_steps=6000, learning_rate=1e-3),
+    "multilayer": dict(epochs=30, batch_size=128, min_steps=6000, learning_rate=1e-3),
     "convolutional": dict(epochs=6, batch_size=64, min_steps=3000, learning_rate=5e-3),
-    "sparse": dict(epochs=20, batch_size=128, min_steps=6000, learning_rate=3e-3),
+    "sparse": dict(epochs=30, batch_size=128, min_steps=6000, learning_rate=1e-3),
     "denoising": dict(epochs=5, batch_size=64, min_steps=2000, learning_rate=3e-3),
 }
 
