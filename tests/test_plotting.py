@@ -114,3 +114,10 @@ def test_figures_render_as_png_without_pyplot():
     fig = plotting.plot_digits(IMAGES, n=3)
     png = fig._repr_png_()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 1000
+
+
+def test_history_ticks_are_whole_epochs():
+    fig = plotting.plot_history({"vanilla": {"mse": [0.05, 0.03, 0.02]}})
+    fig.canvas.draw()
+    ticks = [t for t in fig.axes[0].get_xticks() if 1 <= t <= 3]
+    assert ticks and all(float(t).is_integer() for t in ticks)

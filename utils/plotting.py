@@ -15,6 +15,7 @@ import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.ticker import MaxNLocator
 
 from . import config
 from .data import as_images
@@ -70,7 +71,8 @@ def _image_axes(ax, image, title=None) -> None:
     for spine in ax.spines.values():
         spine.set_visible(False)
     if title is not None:
-        ax.set_title(str(title), fontsize=9)
+        # Digit figures are wide and get scaled down on the page: large type stays readable.
+        ax.set_title(str(title), fontsize=13)
 
 
 def plot_digits(images, labels=None, *, n: int | None = None, ncols: int = 10, title: str | None = None) -> Figure:
@@ -128,7 +130,7 @@ def plot_rows(rows: Mapping[str, object], *, n: int = 10, labels=None) -> Figure
         for c in range(n):
             top = labels[c] if (labels is not None and r == 0) else None
             _image_axes(axes[r, c], imgs[c], top)
-        axes[r, 0].set_ylabel(title, rotation=0, ha="right", va="center", fontsize=10)
+        axes[r, 0].set_ylabel(title, rotation=0, ha="right", va="center", fontsize=16)
     return fig
 
 
@@ -159,6 +161,7 @@ def plot_history(histories: Mapping[str, Mapping[str, Sequence[float]]], *, metr
         if f"val_{metric}" in hist:
             ax.plot(epochs, hist[f"val_{metric}"], color=color, lw=2, ls="--", label=f"{name} (test)")
     ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel(metric.upper() if metric == "mse" else metric)
     if log:
         ax.set_yscale("log")
