@@ -199,7 +199,7 @@ def _array_digest(*arrays) -> str:
     for a in arrays:
         a = np.ascontiguousarray(a, dtype=np.float32)
         h.update(str(a.shape).encode())
-        h.update(a.tobytes())
+        h.update(memoryview(a).cast("B"))  # hashes the buffer in place, no copy of the data
     return h.hexdigest()
 
 
