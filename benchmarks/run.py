@@ -100,9 +100,7 @@ class EpochClock(keras.callbacks.Callback):
 def _fit(name, budget, x_in, x_target, xt_in, xt_target, compile_kwargs=None, stop_below=None):
     training.set_seed()
     model = models.build(name)
-    shape = tuple(model.inputs[0].shape[1:])
-    reshape = (lambda a: a.reshape(-1, 784)) if shape == (784,) else (lambda a: a.reshape(-1, 28, 28, 1))
-    xi, xt, vi, vt = map(reshape, (x_in, x_target, xt_in, xt_target))
+    xi, xt, vi, vt = (training._inputs_for(model, a) for a in (x_in, x_target, xt_in, xt_target))
     if compile_kwargs is None:  # the chapter's recipe
         if budget.init_output_bias:
             training.init_output_bias(model, xt)
