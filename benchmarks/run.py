@@ -100,17 +100,19 @@ class EpochClock(keras.callbacks.Callback):
 def _fit(name, budget, x_in, x_target, xt_in, xt_target, compile_kwargs=None, stop_below=None):
     training.set_seed()
     model = models.build(name)
-    xi, xt, vi, vt = (training._inputs_for(model, a) for a in (x_in, x_target, xt_in, xt_target))
-    if compile_kwargs is None:  # the chapter's recipe
+    xi, vi, vt = (training._inputs_for(model, a) for a in (x_in, xt_in, xt_target))
+    xt = xi if x_target is x_in else training._inputs_for(model, x_target)
+    clock = EpochClock(vi, vt, stop_below=stop_below)
+    if compile_kwargs is None:  # the chapter's recipe, fed as training.train feeds it
         if budget.init_output_bias:
             training.init_output_bias(model, xt)
         training.compile_model(model, budget, len(xi))
-        epochs = budget.epochs_for(len(xi))
-    else:  # the post's recipe: Keras defaults
+        model.fit(training.batches(xi, xt, budget.batch_size), epochs=budget.epochs_for(len(xi)),
+                  shuffle=False, verbose=0, callbacks=[clock])
+    else:  # the post's recipe: Keras defaults, NumPy arrays straight into fit
         model.compile(**compile_kwargs)
-        epochs = budget.epochs
-    clock = EpochClock(vi, vt, stop_below=stop_below)
-    model.fit(xi, xt, epochs=epochs, batch_size=budget.batch_size, shuffle=True, verbose=0, callbacks=[clock])
+        model.fit(xi, xt, epochs=budget.epochs, batch_size=budget.batch_size, shuffle=True, verbose=0,
+                  callbacks=[clock])
     return clock
 
 

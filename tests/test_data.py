@@ -275,6 +275,15 @@ def test_add_noise_is_gaussian_clipped_and_seeded():
     np.testing.assert_array_equal(data.add_noise(x, 0.0), x)
 
 
+def test_add_noise_leaves_its_input_alone_and_matches_the_formula():
+    x = np.random.default_rng(1).random((50, 28, 28), dtype=np.float32)
+    before = x.copy()
+    noisy = data.add_noise(x, 0.5, seed=9)
+    np.testing.assert_array_equal(x, before)  # computed in place, but never in the caller's array
+    expected = np.clip(x + np.float32(0.5) * np.random.default_rng(9).standard_normal(x.shape, dtype=np.float32), 0, 1)
+    np.testing.assert_array_equal(noisy, expected)
+
+
 @pytest.mark.parametrize("factor", [-0.1, float("nan"), float("inf")])
 def test_add_noise_rejects_bad_factor(factor):
     with pytest.raises(ValueError, match="factor must be a finite number >= 0"):

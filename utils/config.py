@@ -121,26 +121,36 @@ class Budget:
 
 
 # Full-mode recipes. The architectures are the post's; only the optimisation
-# (batch size, peak learning rate, schedule, epochs, XLA, output-bias start) is
-# ours. benchmarks/run.py compares each with the post's recipe on 60,000 images.
-# Dense models: peak learning rates above Adam's default 1e-3 ended worse on
-# Fashion-MNIST (more dead ReLU code units), so they keep 1e-3 and gain their
-# speed from XLA and batches of 128.
+# (batch size, peak learning rate, warm-up, schedule, epochs, XLA, output-bias
+# start) is ours. benchmarks/run.py compares each with the post's recipe on
+# 60,000 images.
+# Vanilla and sparse share one recipe, so that the sparse chapter compares like
+# with like. Without warm-up, peak learning rates above Adam's default 1e-3 left
+# more dead ReLU code units and a worse test error on Fashion-MNIST, so they keep
+# 1e-3. The deeper multilayer model gains from batches of 64 at 2e-3 after two
+# epochs of warm-up (test MSE 0.0078 after 20 epochs against 0.0088 after 30
+# epochs at batch 128 and 1e-3, on Fashion-MNIST).
+# Convolutional models: on a CPU, XLA-compiled convolutions ran 3.5 times slower
+# than TensorFlow's own (oneDNN) kernels (17 s against 4.8 s an epoch for the
+# convolutional model at batch 128), so these recipes turn XLA off. One epoch of
+# linear warm-up keeps the higher peak learning rate from killing ReLU units.
 _FULL = {
     "vanilla": dict(epochs=30, batch_size=128, min_steps=6000, learning_rate=1e-3),
-    "multilayer": dict(epochs=30, batch_size=128, min_steps=6000, learning_rate=1e-3),
-    "convolutional": dict(epochs=6, batch_size=64, min_steps=3000, learning_rate=5e-3),
+    "multilayer": dict(epochs=20, batch_size=64, min_steps=12000, learning_rate=2e-3, warmup_epochs=2),
+    "convolutional": dict(epochs=16, batch_size=128, min_steps=3000, learning_rate=5e-3, warmup_epochs=1,
+                          jit_compile=False),
     "sparse": dict(epochs=30, batch_size=128, min_steps=6000, learning_rate=1e-3),
-    "denoising": dict(epochs=5, batch_size=64, min_steps=2000, learning_rate=3e-3),
+    "denoising": dict(epochs=10, batch_size=128, min_steps=2000, learning_rate=5e-3, warmup_epochs=1,
+                      jit_compile=False),
 }
 
 # Quick mode: enough to show every effect the chapters claim, in seconds.
 _QUICK = {
     "vanilla": dict(epochs=10, batch_size=32, learning_rate=3e-3),
     "multilayer": dict(epochs=10, batch_size=32, learning_rate=3e-3),
-    "convolutional": dict(epochs=4, batch_size=32, learning_rate=5e-3),
+    "convolutional": dict(epochs=4, batch_size=32, learning_rate=5e-3, jit_compile=False),
     "sparse": dict(epochs=10, batch_size=32, learning_rate=3e-3),
-    "denoising": dict(epochs=3, batch_size=32, learning_rate=5e-3),
+    "denoising": dict(epochs=3, batch_size=32, learning_rate=5e-3, jit_compile=False),
 }
 #: Quick mode trains every model on the same subset, so the summary compares like with like.
 QUICK_N_TRAIN, QUICK_N_TEST = 1000, 500

@@ -157,8 +157,11 @@ def add_noise(x, factor: float = 0.5, seed: int = config.SEED) -> np.ndarray:
     if not np.isfinite(factor) or factor < 0:
         raise ValueError(f"factor must be a finite number >= 0; got {factor}")
     rng = np.random.default_rng(seed)
-    noisy = arr + np.float32(factor) * rng.standard_normal(arr.shape, dtype=np.float32)
-    return np.clip(noisy, 0.0, 1.0).astype(np.float32)
+    # In place: one new array, however large x is (same values as x + factor * noise).
+    noisy = rng.standard_normal(arr.shape, dtype=np.float32)
+    noisy *= np.float32(factor)
+    noisy += arr
+    return np.clip(noisy, 0.0, 1.0, out=noisy)
 
 
 # --------------------------------------------------------------------------- files
@@ -351,6 +354,13 @@ def _subsample(x, y, n: int | None, part: str, seed: int):
     return x[idx], y[idx]
 
 
+def _to_unit(x: np.ndarray) -> np.ndarray:
+    """uint8 pixels to float32 in [0, 1], dividing in place (no second float copy)."""
+    out = x.astype(np.float32)
+    out /= 255.0
+    return out
+
+
 def load_dataset(
     name: str | None = None,
     *,
@@ -402,8 +412,8 @@ def load_dataset(
     ((x_train, y_train), (x_test, y_test)), source, kind = found
     x_train, y_train = _subsample(x_train, y_train, n_train, "train", seed)
     x_test, y_test = _subsample(x_test, y_test, n_test, "test", seed + 1)
-    train = ((x_train.astype(np.float32) / 255.0), y_train.astype(np.int64))
-    test = ((x_test.astype(np.float32) / 255.0), y_test.astype(np.int64))
+    train = (_to_unit(x_train), y_train.astype(np.int64))
+    test = (_to_unit(x_test), y_test.astype(np.int64))
     description = (
         f"{_PRETTY[name]} from {source}: {len(train[0]):,} training and {len(test[0]):,} test images"
     )

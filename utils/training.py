@@ -112,6 +112,46 @@ def init_output_bias(model: keras.Model, x_target) -> float:
     return logit
 
 
+def batches(x_in: np.ndarray, x_target: np.ndarray, batch_size: int, seed: int = config.SEED, *, chunk: int = 32):
+    """A ``tf.data`` pipeline of shuffled ``(input, target)`` batches cut from NumPy arrays, without copying them.
+
+    Given NumPy arrays, ``model.fit`` first converts the inputs *and* the
+    targets into tensors: two more copies of the training set (about 376 MB
+    for 60,000 images) on top of the arrays the notebook already holds. Here
+    the arrays stay where they are: a Python generator gathers ``chunk``
+    batches at a time in a fresh random order each epoch, and TensorFlow cuts
+    each chunk into batches while the previous one trains. A plain
+    autoencoder passes the same array as input and target; it is then
+    gathered once.
+
+    The order comes from a NumPy generator seeded with ``seed``, so the same
+    seed gives the same batches in the same order.
+    """
+    import tensorflow as tf
+
+    if len(x_in) != len(x_target):
+        raise ValueError(f"x_in and x_target must hold the same number of images; got {len(x_in)} and {len(x_target)}")
+    if isinstance(batch_size, bool) or int(batch_size) != batch_size or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer; got {batch_size!r}")
+    n, batch_size = len(x_in), int(batch_size)
+    same = x_in is x_target
+    rng = np.random.default_rng(seed)
+    step = batch_size * chunk
+
+    def gathered():  # called once per epoch
+        order = rng.permutation(n)
+        for start in range(0, n, step):
+            idx = order[start:start + step]
+            xi = x_in[idx]
+            yield xi, (xi if same else x_target[idx])
+
+    spec = (tf.TensorSpec((None, *x_in.shape[1:]), tf.float32), tf.TensorSpec((None, *x_target.shape[1:]), tf.float32))
+    ds = tf.data.Dataset.from_generator(gathered, output_signature=spec)
+    ds = ds.flat_map(lambda xi, xt: tf.data.Dataset.from_tensor_slices((xi, xt)).batch(batch_size))
+    ds = ds.apply(tf.data.experimental.assert_cardinality(-(-n // batch_size)))
+    return ds.prefetch(2)
+
+
 @dataclasses.dataclass
 class TrainResult:
     """What :func:`train` returns: the per-epoch history and the wall time of ``fit``."""
@@ -131,6 +171,7 @@ def train(
     budget: config.Budget,
     *,
     validation: tuple | None = None,
+    seed: int = config.SEED,
 ) -> TrainResult:
     """Compile and fit ``model`` to map ``x_in`` to ``x_target`` (both images in [0, 1]).
 
@@ -144,8 +185,11 @@ def train(
     validation:
         Optional ``(x_in, x_target)`` evaluated after every epoch (``val_*``
         entries of the history).
+    seed:
+        Seed of the batch order (see :func:`batches`).
     """
-    xi, xt = _inputs_for(model, x_in), _inputs_for(model, x_target)
+    xi = _inputs_for(model, x_in)
+    xt = xi if x_target is x_in else _inputs_for(model, x_target)
     if len(xi) != len(xt):
         raise ValueError(f"x_in and x_target must hold the same number of images; got {len(xi)} and {len(xt)}")
     val = None
@@ -156,18 +200,23 @@ def train(
         init_output_bias(model, xt)
     compile_model(model, budget, len(xi))
     start = time.perf_counter()
-    hist = model.fit(
-        xi, xt, epochs=budget.epochs_for(len(xi)), batch_size=budget.batch_size, shuffle=True, validation_data=val, verbose=0
-    )
+    hist = model.fit(batches(xi, xt, budget.batch_size, seed), epochs=budget.epochs_for(len(xi)), shuffle=False, validation_data=val, verbose=0)
     seconds = time.perf_counter() - start
     history = {k: [float(v) for v in vals] for k, vals in hist.history.items() if k != "learning_rate"}
     return TrainResult(history=history, seconds=seconds)
 
 
+def _predict(model: keras.Model, x: np.ndarray, chunk: int = 2048) -> np.ndarray:
+    """``model``'s outputs for ``x``, a chunk at a time (``predict`` would first copy all of ``x``)."""
+    if len(x) == 0:
+        return np.zeros((0, *model.outputs[0].shape[1:]), np.float32)
+    return np.concatenate([np.asarray(model.predict_on_batch(x[i:i + chunk])) for i in range(0, len(x), chunk)])
+
+
 def reconstruct(model: keras.Model, x) -> np.ndarray:
     """Run ``model`` on images and return its reconstructions with shape ``(n, 28, 28)``."""
-    out = model.predict(_inputs_for(model, x), batch_size=1024, verbose=0)
-    return as_images(np.clip(out, 0.0, 1.0), name="reconstruction")
+    out = _predict(model, _inputs_for(model, x))
+    return as_images(np.clip(out, 0.0, 1.0, out=out), name="reconstruction")
 
 
 def encode(model: keras.Model, x) -> np.ndarray:
@@ -175,7 +224,7 @@ def encode(model: keras.Model, x) -> np.ndarray:
     from .models import encoder
 
     check_images(x)
-    codes = encoder(model).predict(_inputs_for(model, x), batch_size=1024, verbose=0)
+    codes = _predict(encoder(model), _inputs_for(model, x))
     return codes.reshape(len(codes), -1)
 
 
@@ -268,7 +317,7 @@ def load_run(model: keras.Model, key: str) -> tuple[TrainResult | None, str]:
 
 def train_and_save(model, x_in, x_target, budget, *, validation=None, seed: int = config.SEED) -> TrainResult:
     """:func:`train`, then save the weights for later reuse by :func:`load_or_train`."""
-    result = train(model, x_in, x_target, budget, validation=validation)
+    result = train(model, x_in, x_target, budget, validation=validation, seed=seed)
     try:
         save_run(model, result, run_key(model, x_in, x_target, budget, seed))
     except OSError as err:  # a read-only home must not stop a chapter
@@ -288,7 +337,7 @@ def load_or_train(model, x_in, x_target, budget, *, validation=None, seed: int =
     if result is not None:
         print(f"{model.name}: reused {why} (training took {result.seconds:.1f} s)")
         return result, True
-    result = train(model, x_in, x_target, budget, validation=validation)
+    result = train(model, x_in, x_target, budget, validation=validation, seed=seed)
     save_run(model, result, key)
     print(f"{model.name}: trained now in {result.seconds:.1f} s ({why})")
     return result, False
