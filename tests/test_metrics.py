@@ -65,3 +65,12 @@ def test_trustworthiness():
     assert metrics.trustworthiness(high, high[:, :5]) == pytest.approx(1.0)
     with pytest.raises(ValueError, match="same points"):
         metrics.trustworthiness(high, high[:10])
+
+
+def test_per_image_mse_in_chunks_matches_the_formula():
+    """Chunking (which keeps memory flat on 60,000 images) changes no value."""
+    rng = np.random.default_rng(1)
+    x, r = rng.random((10, 784), dtype=np.float32), rng.random((10, 784), dtype=np.float32)
+    expected = np.mean((x.astype(np.float64) - r) ** 2, axis=1)
+    for chunk in (1, 3, 7, 4096):
+        np.testing.assert_array_equal(metrics.per_image_mse(x, r, chunk=chunk), expected)

@@ -1,5 +1,8 @@
 """utils.training and utils.models: reproducible training, the verified weight cache, shapes."""
 
+import hashlib
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -25,9 +28,9 @@ def _run(name="vanilla", budget=TINY):
     return model, training.train(model, X, X, budget, validation=(X[:16], X[:16]))
 
 
-@pytest.mark.parametrize("name, jit", [("vanilla", True), ("denoising", False)])
+@pytest.mark.parametrize("name, jit", [("vanilla", False), ("vanilla", True), ("denoising", False)])
 def test_training_is_reproducible_bit_for_bit(name, jit):
-    # The dense recipes run XLA-compiled, the convolutional ones on TensorFlow's own kernels.
+    # The recipes run on TensorFlow's own kernels; a reader may turn XLA on.
     budget = config.Budget(**{**TINY.__dict__, "jit_compile": jit})
     m1, r1 = _run(name, budget)
     m2, r2 = _run(name, budget)
@@ -102,6 +105,15 @@ def test_run_key_depends_on_budget_and_architecture():
     assert k != training.run_key(model, X, X, config.Budget(**{**TINY.__dict__, "epochs": 3}))
     assert k != training.run_key(models.build_sparse(), X, X, TINY)
     assert k == training.run_key(models.build_vanilla(), X, X, TINY)
+
+
+def test_run_key_depends_on_the_training_code(monkeypatch):
+    """Weights cached by another version of utils/training.py are not reused."""
+    model = models.build_vanilla()
+    k = training.run_key(model, X, X, TINY)
+    assert training._code_digest() == hashlib.sha256(Path(training.__file__).read_bytes()).hexdigest()
+    monkeypatch.setattr(training, "_code_digest", lambda: "0" * 64)
+    assert training.run_key(model, X, X, TINY) != k
 
 
 def test_models_match_the_post():
