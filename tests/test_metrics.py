@@ -74,3 +74,5 @@ def test_per_image_mse_in_chunks_matches_the_formula():
     expected = np.mean((x.astype(np.float64) - r) ** 2, axis=1)
     for chunk in (1, 3, 7, 4096):
         np.testing.assert_array_equal(metrics.per_image_mse(x, r, chunk=chunk), expected)
+    with pytest.raises(ValueError, match="chunk must be a positive integer"):
+        metrics.per_image_mse(x, r, chunk=0)

@@ -26,6 +26,8 @@ def per_image_mse(x, r, *, chunk: int = 4096) -> np.ndarray:
     Computed in float64, ``chunk`` images at a time: on 60,000 images a single
     float64 difference array would take 376 MB, and its square as much again.
     """
+    if not (isinstance(chunk, (int, np.integer)) and chunk >= 1):
+        raise ValueError(f"chunk must be a positive integer; got {chunk!r}")
     a, b = _pair(x, r)
     out = np.empty(len(a), dtype=np.float64)
     for i in range(0, len(a), chunk):
