@@ -1,7 +1,12 @@
 # The README's two commands:
 #   make book   set up .venv, execute every chapter in full mode, build the HTML into _build/html
-#   make test   set up .venv, build the book in quick mode with warnings as errors,
-#               then unit tests + nbval on every chapter (quick mode) + the browser test
+#   make test   set up .venv, check the style (ruff), build the book in quick mode with warnings
+#               as errors, then the unit tests, nbval on every chapter's Colab copy (quick mode)
+#               and the browser test (with axe-core from package-lock.json, installed by
+#               `npm ci` where npm exists)
+# And for readers and authors:
+#   make lab        a reader's environment (requirements.txt) and JupyterLab on the chapters
+#   make notebooks  after editing a chapter: normalise it and regenerate its Colab copy
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -10,24 +15,55 @@ STAMP := $(VENV)/.installed
 QUICK_OUT := _build/quick
 QUICK_HTML := $(QUICK_OUT)/_build/html
 
-.PHONY: venv book test unit clean
+READER := $(VENV)/.reader
+
+.PHONY: venv reader lab notebooks lint book test unit clean npm
 
 venv: $(STAMP)
+reader: $(READER)
 
-$(STAMP): requirements.txt pyproject.toml
+# axe-core, which tests/test_browser.py injects into Chromium, at the version that
+# package-lock.json pins. Only where npm exists: without it (or if the registry cannot
+# be reached) the axe-core test skips on a developer's machine and fails under CI.
+NPM := $(shell command -v npm 2>/dev/null)
+AXE := node_modules/axe-core/axe.min.js
+
+npm: $(if $(NPM),$(AXE))
+
+$(AXE): package.json package-lock.json
+	npm ci --no-audit --no-fund || echo "npm ci failed: the axe-core check will skip (or fail under CI)"
+	@test ! -f $@ || touch $@
+
+# The reader's environment: what running the chapters needs (Binder installs the same file).
+$(READER): requirements.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -r requirements.txt
 	$(BIN)/python -m pip install -q --no-deps -e .
 	@touch $@
 
-# jupyter-cache keys executed notebooks on their cell sources only, and Sphinx
-# re-reads only pages whose source changed. So when anything else that changes
+# The author's environment: the reader's plus the book and test tools.
+$(STAMP): $(READER) requirements-dev.txt
+	$(BIN)/python -m pip install -q -r requirements-dev.txt
+	@touch $@
+
+lab: reader
+	$(BIN)/jupyter lab chapters/
+
+notebooks: venv
+	$(BIN)/python tools/notebooks.py
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+# Sphinx re-reads (and so re-executes, inline) only pages whose source changed.
+# So when anything else that changes
 # the outputs changes (utils/, the pins, the book config, the mode, the data
 # set), throw the whole build of that output folder away.
 define fresh_cache
 	@mkdir -p $(1)
-	@key="$$(cat chapters/*.ipynb chapters/*.md utils/*.py requirements.txt _config.yml | sha256sum | cut -c1-32)-quick=$(2)-data=$${AE_DATASET:-mnist}"; \
+	@key="$$(cat chapters/*.ipynb chapters/*.md utils/*.py tools/*.py requirements*.txt _config.yml | sha256sum | cut -c1-32)-quick=$(2)-data=$${AE_DATASET:-mnist}"; \
 	if [ "$$(cat $(1)/.cache-key 2>/dev/null)" != "$$key" ]; then \
 	  echo "Build in $(1)/_build is stale (utils, pins, config, mode or data changed): rebuilding from scratch."; \
 	  rm -rf $(1)/_build/.jupyter_cache $(1)/_build/jupyter_execute $(1)/_build/.doctrees $(1)/_build/html; \
@@ -39,10 +75,10 @@ book: venv
 	AE_QUICK=0 $(BIN)/jupyter-book build . -W -n --keep-going
 	@echo "Book built: open _build/html/index.html"
 
-test: venv
+test: venv npm lint
 	$(call fresh_cache,$(QUICK_OUT),1)
 	AE_QUICK=1 $(BIN)/jupyter-book build . --path-output $(QUICK_OUT) -W -n --keep-going
-	AE_QUICK=1 AE_BOOK_HTML=$(QUICK_HTML) $(BIN)/python -m pytest tests chapters --nbval-lax --nbval-current-env
+	AE_QUICK=1 AE_BOOK_HTML=$(QUICK_HTML) $(BIN)/python -m pytest tests colab --nbval-lax --nbval-current-env
 
 unit: venv
 	$(BIN)/python -m pytest tests

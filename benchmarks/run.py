@@ -109,12 +109,18 @@ def _fit(name, budget, x_in, x_target, xt_in, xt_target, compile_kwargs=None, st
         if budget.init_output_bias:
             training.init_output_bias(model, xt)
         training.compile_model(model, budget, len(xi))
-        model.fit(training.batches(xi, xt, budget.batch_size), epochs=budget.epochs_for(len(xi)),
-                  shuffle=False, verbose=0, callbacks=[clock])
+        model.fit(
+            training.batches(xi, xt, budget.batch_size),
+            epochs=budget.epochs_for(len(xi)),
+            shuffle=False,
+            verbose=0,
+            callbacks=[clock],
+        )
     else:  # the post's recipe: Keras defaults, NumPy arrays straight into fit
         model.compile(**compile_kwargs)
-        model.fit(xi, xt, epochs=budget.epochs, batch_size=budget.batch_size, shuffle=True, verbose=0,
-                  callbacks=[clock])
+        model.fit(
+            xi, xt, epochs=budget.epochs, batch_size=budget.batch_size, shuffle=True, verbose=0, callbacks=[clock]
+        )
     return clock
 
 
@@ -128,20 +134,43 @@ def bench_recipes(name, ds, post_epochs_cap=None):
     chapter_budget = config.budget(name, quick=False)
     print(f"[{name}] chapter recipe: {chapter_budget}", flush=True)
     b = _fit(name, chapter_budget, x_in, x_train, xt_in, x_test)
-    print(f"[{name}]   {len(b.test_mse)} epochs, {b.train_seconds[-1]:.1f} s, test MSE {b.test_mse[-1]:.5f}", flush=True)
+    print(
+        f"[{name}]   {len(b.test_mse)} epochs, {b.train_seconds[-1]:.1f} s, test MSE {b.test_mse[-1]:.5f}", flush=True
+    )
 
     epochs, batch = POST_BUDGET[name]
     capped = post_epochs_cap is not None and post_epochs_cap < epochs
-    post_budget = config.Budget(mode="full", n_train=None, n_test=None,
-                                epochs=min(epochs, post_epochs_cap or epochs), batch_size=batch,
-                                schedule="constant", jit_compile=False, steps_per_execution=1,
-                                init_output_bias=False)
-    print(f"[{name}] post recipe: Adam defaults, {post_budget.epochs} epochs, batch {batch}"
-          + (f" (capped from {epochs})" if capped else ""), flush=True)
-    a = _fit(name, post_budget, x_in, x_train, xt_in, x_test,
-             compile_kwargs=dict(optimizer="adam", loss="mse"), stop_below=min(b.test_mse))
-    print(f"[{name}]   {len(a.test_mse)} epochs, {a.train_seconds[-1]:.1f} s, test MSE {a.test_mse[-1]:.5f}"
-          + (" (stopped: already below the chapter recipe's best)" if a.stopped_early else ""), flush=True)
+    post_budget = config.Budget(
+        mode="full",
+        n_train=None,
+        n_test=None,
+        epochs=min(epochs, post_epochs_cap or epochs),
+        batch_size=batch,
+        schedule="constant",
+        jit_compile=False,
+        steps_per_execution=1,
+        init_output_bias=False,
+    )
+    print(
+        f"[{name}] post recipe: Adam defaults, {post_budget.epochs} epochs, batch {batch}"
+        + (f" (capped from {epochs})" if capped else ""),
+        flush=True,
+    )
+    a = _fit(
+        name,
+        post_budget,
+        x_in,
+        x_train,
+        xt_in,
+        x_test,
+        compile_kwargs=dict(optimizer="adam", loss="mse"),
+        stop_below=min(b.test_mse),
+    )
+    print(
+        f"[{name}]   {len(a.test_mse)} epochs, {a.train_seconds[-1]:.1f} s, test MSE {a.test_mse[-1]:.5f}"
+        + (" (stopped: already below the chapter recipe's best)" if a.stopped_early else ""),
+        flush=True,
+    )
 
     target = a.test_mse[-1]
     reached = [t for t, m in zip(b.train_seconds, b.test_mse) if m <= target]
@@ -154,9 +183,15 @@ def bench_recipes(name, ds, post_epochs_cap=None):
         "chapter_train_seconds": b.train_seconds[-1],
         "chapter_test_mse": b.test_mse[-1],
         "chapter_curve": {"train_seconds": b.train_seconds, "test_mse": b.test_mse},
-        "post_recipe": {"optimizer": "adam (defaults)", "epochs": post_budget.epochs, "batch_size": batch,
-                        "blog_epochs": epochs, "capped": capped, "epochs_run": len(a.test_mse),
-                        "stopped_early": a.stopped_early},
+        "post_recipe": {
+            "optimizer": "adam (defaults)",
+            "epochs": post_budget.epochs,
+            "batch_size": batch,
+            "blog_epochs": epochs,
+            "capped": capped,
+            "epochs_run": len(a.test_mse),
+            "stopped_early": a.stopped_early,
+        },
         "post_train_seconds": a.train_seconds[-1],
         "post_test_mse": target,
         "post_curve": {"train_seconds": a.train_seconds, "test_mse": a.test_mse},
@@ -179,8 +214,9 @@ def run_notebook(stem: str, dataset: str) -> dict:
     cache = tempfile.TemporaryDirectory(prefix="ae-bench-weights-")
     os.environ["AE_WEIGHTS_DIR"] = cache.name
     nb = nbformat.read(ROOT / "chapters" / f"{stem}.ipynb", as_version=4)
-    client = NotebookClient(nb, timeout=3600, kernel_name="python3",
-                            resources={"metadata": {"path": str(ROOT / "chapters")}})
+    client = NotebookClient(
+        nb, timeout=3600, kernel_name="python3", resources={"metadata": {"path": str(ROOT / "chapters")}}
+    )
     me = psutil.Process()
     before = {p.pid for p in me.children(recursive=True)}
     peak = {"rss": 0}
@@ -286,15 +322,25 @@ def main(argv=None):
     results = json.loads(out.read_text()) if out.exists() else {}
     if results.get("dataset") != args.dataset:
         results = {"models": {}}
-    results.update(dataset=args.dataset, n_train=len(ds[0][0]), n_test=len(ds[1][0]), source=ds.description,
-                   machine=machine(), date=time.strftime("%Y-%m-%d"), targets=TARGETS)
+    results.update(
+        dataset=args.dataset,
+        n_train=len(ds[0][0]),
+        n_test=len(ds[1][0]),
+        source=ds.description,
+        machine=machine(),
+        date=time.strftime("%Y-%m-%d"),
+        targets=TARGETS,
+    )
     for name in args.models:
         entry = results["models"].setdefault(name, {})
         if not args.skip_recipes:
             entry.update(bench_recipes(name, ds, args.post_epochs))
         if not args.skip_notebooks:
             entry.update(run_notebook(CHAPTER[name], args.dataset))
-            print(f"[{name}] notebook: {entry['chapter_seconds_full']:.0f} s, peak RSS {entry['peak_rss_mb']:.0f} MB", flush=True)
+            print(
+                f"[{name}] notebook: {entry['chapter_seconds_full']:.0f} s, peak RSS {entry['peak_rss_mb']:.0f} MB",
+                flush=True,
+            )
         out.write_text(json.dumps(results, indent=1))
         out.with_suffix(".md").write_text(markdown(results))
     print(f"wrote {out} and {out.with_suffix('.md')}")

@@ -9,13 +9,20 @@ folder is served on 127.0.0.1; for every page of ``_toc.yml`` this checks that
 - every formula is typeset by MathJax (served from the book itself) without TeX errors;
 - the previous/next links lead to the neighbouring pages in the table of contents;
 - notebook pages carry Binder and Colab launch links for their own notebook;
+- every link into the book leads to a file that exists, and its ``#fragment`` to an
+  element of that page;
+- axe-core (WCAG 2.0/2.1 A and AA rules) finds nothing serious or critical, in light
+  and in dark mode (also on ``search.html`` and ``genindex.html``);
 
 that ``index.html`` lands on the introduction, and that the search page finds
 "autoencoder" on every page. A full-page screenshot of each page goes to
 ``tests/screenshots/``.
 
-Without ``/usr/bin/chromium`` or a built book the tests are skipped, except under CI
-(``CI`` set), where they fail instead.
+axe-core is the npm package pinned in ``package.json``/``package-lock.json``; ``make
+test`` installs it into ``node_modules/`` with ``npm ci`` (where npm exists).
+
+Without ``/usr/bin/chromium``, a built book or ``node_modules/axe-core`` the tests are
+skipped, except under CI (``CI`` set), where they fail instead.
 """
 
 from __future__ import annotations
@@ -25,12 +32,14 @@ import http.server
 import os
 import re
 import threading
+from html.parser import HTMLParser
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import pytest
 
 from _book import CONFIG, ROOT, TOC, toc_files
+
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = ROOT / "tests" / "screenshots"
 CHROMIUM_ARGS = [
@@ -44,11 +53,17 @@ CHROMIUM_ARGS = [
     "--disable-dev-shm-usage",  # containers give /dev/shm only 64 MB
 ]
 TIMEOUT_MS = 30_000
-
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+# WCAG 2.0 and 2.1, levels A and AA; a violation of impact serious or critical fails.
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+AXE_FAILING_IMPACTS = ("serious", "critical")
 
 
 PAGES = toc_files()
 IDS = [Path(p).name for p in PAGES]
+# The pages Sphinx adds beside the table of contents.
+ALL_PAGES = PAGES + ["search", "genindex"]
+ALL_IDS = [Path(p).name for p in ALL_PAGES]
 
 
 def _in_ci() -> bool:
@@ -92,9 +107,7 @@ def server(book):
         def log_message(self, format, *args):  # noqa: A002 - keep pytest output clean
             pass
 
-    httpd = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(Handler, directory=str(book))
-    )
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Handler, directory=str(book)))
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     try:
@@ -103,6 +116,14 @@ def server(book):
         httpd.shutdown()
         httpd.server_close()
         thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def axe() -> Path:
+    """axe-core's browser bundle, as ``npm ci`` installs it from package-lock.json."""
+    if not AXE.exists():
+        _unavailable(f"{AXE.relative_to(ROOT)} is missing: run `npm ci` (`make test` does)")
+    return AXE
 
 
 @pytest.fixture(scope="module")
@@ -124,9 +145,9 @@ def browser():
 class Visit:
     """One page in a fresh browser context, with everything that went wrong on it."""
 
-    def __init__(self, browser, base: str):
+    def __init__(self, browser, base: str, color_scheme: str = "light"):
         self.base = base
-        self.context = browser.new_context(viewport={"width": 1280, "height": 900})
+        self.context = browser.new_context(viewport={"width": 1280, "height": 900}, color_scheme=color_scheme)
         self.context.set_default_timeout(TIMEOUT_MS)
         self.page = self.context.new_page()
         self.problems: list[str] = []
@@ -178,9 +199,8 @@ class Visit:
 
     def assert_clean(self):
         assert not self.problems, "the page logged problems:\n" + "\n".join(self.problems)
-        assert not self.external, (
-            "the page fetched from outside the book (it must work offline):\n"
-            + "\n".join(self.external)
+        assert not self.external, "the page fetched from outside the book (it must work offline):\n" + "\n".join(
+            self.external
         )
 
     def close(self):
@@ -191,8 +211,8 @@ class Visit:
 def visit(browser, server):
     visits: list[Visit] = []
 
-    def make() -> Visit:
-        visits.append(Visit(browser, server))
+    def make(**options) -> Visit:
+        visits.append(Visit(browser, server, **options))
         return visits[-1]
 
     yield make
@@ -264,9 +284,7 @@ def test_page_renders_cleanly(book, visit, docname):
 
     math = page.evaluate(MATH_JS)
     if math["formulas"]:
-        assert math["typeset"] > 0, (
-            f"{math['formulas']} formulas but MathJax typeset none (did MathJax load?)"
-        )
+        assert math["typeset"] > 0, f"{math['formulas']} formulas but MathJax typeset none (did MathJax load?)"
         assert not math["raw"], f"formulas left as raw TeX: {math['raw']}"
         assert not math["errors"], f"TeX errors: {math['errors']}"
 
@@ -319,9 +337,7 @@ def test_search_finds_autoencoder_on_every_page(book, visit):
     )
     v.screenshot("search")
     summary = page.locator("#search-results .search-summary").inner_text()
-    hrefs = page.eval_on_selector_all(
-        "#search-results ul.search li > a", "links => links.map(a => a.href)"
-    )
+    hrefs = page.eval_on_selector_all("#search-results ul.search li > a", "links => links.map(a => a.href)")
     assert hrefs, f"no search results for 'autoencoder': {summary!r}"
     found = {urlsplit(h).path.lstrip("/").removesuffix(".html") for h in hrefs}
     missing = [d for d in _built_pages(book) if d not in found]
@@ -343,7 +359,128 @@ def test_notebook_pages_launch_binder_and_colab(book, docname):
     branch = CONFIG["repository"]["branch"]
     launch = CONFIG["launch_buttons"]
     binder = f"{launch['binderhub_url']}/v2/gh/{repo}/{branch}?urlpath=lab/tree/{docname}.ipynb"
-    colab = f"{launch['colab_url']}/github/{repo}/blob/{branch}/{docname}.ipynb"
+    # Colab opens the generated plain-Markdown copy (tools/notebooks.py, tools/colab_launch.py).
+    colab_copy = f"colab/{Path(docname).name}.ipynb"
+    colab = f"{launch['colab_url']}/github/{repo}/blob/{branch}/{colab_copy}"
     hrefs = set(re.findall(r'href="([^"]+)"', text))
     assert binder in hrefs, f"no Binder (JupyterLab) launch link {binder}"
-    assert colab in hrefs, f"no Colab launch link {colab}"
+    assert colab in hrefs, f"no Colab launch link to the Colab copy {colab}"
+    assert (ROOT / colab_copy).exists(), f"{colab_copy} is missing: run `make notebooks`"
+
+
+# --------------------------------------------------------------------------- links
+
+LINKS_JS = """() => [...document.querySelectorAll("a[href]")].map((a) => ({
+  href: a.getAttribute("href"),
+  url: new URL(a.getAttribute("href"), document.baseURI).href,
+  text: (a.textContent || a.getAttribute("aria-label") || a.getAttribute("title") || "")
+          .trim().replace(/\\s+/g, " ").slice(0, 60),
+}))"""
+
+ANCHORS_JS = """() => [
+  ...[...document.querySelectorAll("[id]")].map((el) => el.id),
+  ...[...document.querySelectorAll("a[name]")].map((a) => a.name),
+]"""
+
+
+class _Anchors(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.names: set[str] = set()
+
+    def handle_starttag(self, tag, attrs):
+        for key, value in attrs:
+            if value and (key == "id" or (key == "name" and tag == "a")):
+                self.names.add(value)
+
+
+@functools.cache
+def _anchors(path: Path) -> frozenset[str]:
+    """The ids (and <a name>s) of a built HTML page, as served."""
+    parser = _Anchors()
+    parser.feed(path.read_text(encoding="utf-8"))
+    return frozenset(parser.names)
+
+
+@pytest.mark.parametrize("docname", ALL_PAGES, ids=ALL_IDS)
+def test_internal_links_resolve(book, visit, docname):
+    """Every <a href> into the book (relative, or on the book's host) leads to a file of
+    the built book, and its #fragment to an id on the target page (the live page for
+    links within the page itself, the built HTML for the others)."""
+    html_name = _built(book, docname)
+    v = visit()
+    v.open(html_name)
+    here = urlsplit(v.page.url)
+    live = set(v.page.evaluate(ANCHORS_JS))
+    broken: list[str] = []
+    internal = 0
+    for link in v.page.evaluate(LINKS_JS):
+        url = urlsplit(link["url"])
+        if url.scheme not in ("http", "https") or url.netloc != here.netloc:
+            continue  # external, mailto:, javascript: ...
+        internal += 1
+        what = f"{link['href']!r} ({link['text']!r})"
+        path = unquote(url.path)
+        target = (book / path.lstrip("/")).resolve()
+        if path.endswith("/"):
+            target = target / "index.html"
+        if not target.is_relative_to(book) or not target.is_file():
+            broken.append(f"{what}: no file {path} in the book")
+            continue
+        fragment = unquote(url.fragment)
+        if not fragment or target.suffix != ".html":
+            continue
+        anchors = live if url.path == here.path else _anchors(target)
+        if fragment not in anchors:
+            broken.append(f"{what}: {path} has no element with id {fragment!r}")
+    assert internal, f"{docname} links to nothing in the book (did the page render?)"
+    assert not broken, f"{len(broken)} of {internal} links into the book lead nowhere:\n" + "\n".join(broken)
+
+
+# --------------------------------------------------------------------------- axe-core
+
+AXE_JS = """async (tags) => {
+  const result = await axe.run(document, {
+    runOnly: {type: "tag", values: tags},
+    resultTypes: ["violations"],
+  });
+  return result.violations.map((rule) => ({
+    id: rule.id,
+    help: rule.help,
+    nodes: rule.nodes.map((node) => ({
+      impact: node.impact || rule.impact,
+      target: node.target.flat(Infinity).join(" >>> "),
+      html: node.html,
+      message: [...node.any, ...node.all, ...node.none].map((c) => c.message)
+                 .filter(Boolean)[0] || "",
+    })),
+  }));
+}"""
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+@pytest.mark.parametrize("docname", ALL_PAGES, ids=ALL_IDS)
+def test_pages_pass_axe(book, axe, visit, docname, scheme):
+    """axe-core's WCAG 2.0/2.1 A and AA rules find nothing serious or critical on the
+    page, with the reader's system in light and in dark mode (the book follows it)."""
+    html_name = _built(book, docname)
+    v = visit(color_scheme=scheme)
+    v.open(html_name)
+    theme = v.page.evaluate("() => document.documentElement.dataset.theme")
+    assert theme == scheme, f"the page shows the {theme} theme, not {scheme}"
+    v.page.add_script_tag(path=str(axe))
+    violations = v.page.evaluate(AXE_JS, AXE_TAGS)
+    failing = [
+        f"[{node['impact']}] {rule['id']} ({rule['help']}): {node['target']}\n"
+        f"    {node['html'][:200]}\n    {node['message'][:200]}"
+        for rule in violations
+        for node in rule["nodes"]
+        if node["impact"] in AXE_FAILING_IMPACTS
+    ]
+    shown = 30
+    assert not failing, (
+        f"axe-core: {len(failing)} serious or critical violations in {scheme} mode:\n"
+        + "\n".join(failing[:shown])
+        + (f"\n... and {len(failing) - shown} more" if len(failing) > shown else "")
+    )
+    v.assert_clean()

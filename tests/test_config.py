@@ -37,9 +37,9 @@ def test_quick_budgets_are_smaller_and_share_one_split():
 
 def test_min_steps_adds_epochs_on_small_data():
     b = config.Budget(mode="full", n_train=None, n_test=None, epochs=5, batch_size=100, min_steps=1000)
-    assert b.epochs_for(60000) == 5     # 600 steps per epoch: 5 epochs are enough
-    assert b.epochs_for(4000) == 25     # 40 steps per epoch: 25 epochs for 1,000 steps
-    with pytest.raises(ValueError, match="n_train must be at least 1"):
+    assert b.epochs_for(60000) == 5  # 600 steps per epoch: 5 epochs are enough
+    assert b.epochs_for(4000) == 25  # 40 steps per epoch: 25 epochs for 1,000 steps
+    with pytest.raises(ValueError, match="n_train must be a positive integer"):
         b.epochs_for(0)
 
 
@@ -49,7 +49,7 @@ def test_budget_is_immutable_and_validated():
         b.epochs = 100
     with pytest.raises(ValueError, match="schedule must be"):
         config.Budget(mode="full", n_train=None, n_test=None, epochs=1, batch_size=1, schedule="step")
-    with pytest.raises(ValueError, match="batch_size must be at least 1"):
+    with pytest.raises(ValueError, match="batch_size must be a positive integer"):
         config.Budget(mode="full", n_train=None, n_test=None, epochs=1, batch_size=0)
 
 
@@ -63,3 +63,45 @@ def test_dataset_name(monkeypatch):
     assert config.dataset_name() == "mnist"
     monkeypatch.setenv("AE_DATASET", "Fashion_MNIST")
     assert config.dataset_name() == "fashion_mnist"
+
+
+def _budget(**changes):
+    fields = {"mode": "full", "n_train": None, "n_test": None, "epochs": 1, "batch_size": 1}
+    return config.Budget(**{**fields, **changes})
+
+
+@pytest.mark.parametrize("field", ["epochs", "batch_size", "steps_per_execution", "n_train", "n_test"])
+@pytest.mark.parametrize("bad", [0, -3, True, 2.0, "8"])
+def test_budget_counts_must_be_positive_integers(field, bad):
+    with pytest.raises(ValueError, match=f"{field} must be a positive integer"):
+        _budget(**{field: bad})
+
+
+@pytest.mark.parametrize("field", ["min_steps", "warmup_epochs"])
+def test_budget_min_steps_and_warmup_may_be_zero_but_not_bool_or_fraction(field):
+    assert getattr(_budget(**{field: 0}), field) == 0
+    for bad in (-1, True, False, 0.0, 1.5, None):
+        with pytest.raises(ValueError, match=f"{field} must be a non-negative integer"):
+            _budget(**{field: bad})
+
+
+def test_budget_learning_rate_must_be_a_positive_finite_number():
+    assert _budget(learning_rate=3e-3).learning_rate == 3e-3
+    for bad, message in (
+        ("1e-3", "must be a number"),
+        (True, "must be a number"),
+        (None, "must be a number"),
+        (float("nan"), "must be a finite"),
+        (float("inf"), "must be a finite"),
+        (0, "must be positive"),
+        (-1e-3, "must be positive"),
+    ):
+        with pytest.raises(ValueError, match=f"learning_rate {message}"):
+            _budget(learning_rate=bad)
+
+
+def test_epochs_for_rejects_bool_and_fractional_n_train():
+    b = _budget(epochs=5, batch_size=100, min_steps=1000)
+    for bad in (True, 0, 4000.0, "4000"):
+        with pytest.raises(ValueError, match="n_train must be a positive integer"):
+            b.epochs_for(bad)

@@ -29,6 +29,7 @@ import pytest
 import yaml
 
 from _book import CONFIG, ROOT, TOC, toc_files
+
 REPO_URL = CONFIG["repository"]["url"].rstrip("/")
 BRANCH = CONFIG["repository"]["branch"]
 WORKFLOWS = ROOT / ".github" / "workflows"
@@ -92,7 +93,7 @@ def test_extension_list_is_jupyter_books_without_thebe():
     assert "sphinx_thebe" not in extensions
     missing = [e for e in defaults if e != "sphinx_thebe" and e not in extensions]
     assert not missing, f"sphinx.config.extensions lost Jupyter Book defaults: {missing}"
-    for extra in ("sphinxcontrib.bibtex", "sphinx_exercise", "sphinx-mathjax-offline"):
+    for extra in ("sphinxcontrib.bibtex", "sphinx_exercise", "sphinx-mathjax-offline", "colab_launch"):
         assert extra in extensions, f"{extra} is missing from sphinx.config.extensions"
     # extra_extensions would be silently ignored next to a full extension list.
     assert not sphinx.get("extra_extensions"), "list extensions in sphinx.config.extensions"
@@ -107,25 +108,43 @@ def test_toc_entries_exist():
 
 
 def _requirements() -> dict[str, str]:
+    """The exact pins of requirements.txt (readers) and requirements-dev.txt (book and tests) together."""
     pins: dict[str, str] = {}
-    for number, raw in enumerate((ROOT / "requirements.txt").read_text().splitlines(), 1):
-        line = raw.split("#", 1)[0].strip()
-        if not line:
-            continue
-        match = re.fullmatch(r"([A-Za-z0-9][A-Za-z0-9._-]*)==([0-9][0-9A-Za-z.+!-]*)", line)
-        assert match, f"requirements.txt:{number}: {raw!r} is not an exact `name==version` pin"
-        name = re.sub(r"[-_.]+", "-", match.group(1)).lower()
-        assert name not in pins, f"requirements.txt pins {name} twice"
-        pins[name] = match.group(2)
+    for filename in ("requirements.txt", "requirements-dev.txt"):
+        for number, raw in enumerate((ROOT / filename).read_text().splitlines(), 1):
+            line = raw.split("#", 1)[0].strip()
+            if not line or line == "-r requirements.txt":
+                continue
+            match = re.fullmatch(r"([A-Za-z0-9][A-Za-z0-9._-]*)==([0-9][0-9A-Za-z.+!-]*)", line)
+            assert match, f"{filename}:{number}: {raw!r} is not an exact `name==version` pin"
+            name = re.sub(r"[-_.]+", "-", match.group(1)).lower()
+            assert name not in pins, f"{name} is pinned twice"
+            pins[name] = match.group(2)
     return pins
 
 
 def test_requirements_are_exact_pins_of_the_whole_stack():
     pins = _requirements()
-    for name in ("tensorflow", "keras", "numpy", "matplotlib", "scikit-learn", "umap-learn",
-                 "mlxtend", "jupyter-book", "sphinx-exercise", "sphinx-mathjax-offline",
-                 "nbval", "pytest", "playwright", "ipykernel"):
-        assert name in pins, f"requirements.txt does not pin {name}"
+    for name in (
+        "tensorflow",
+        "keras",
+        "numpy",
+        "matplotlib",
+        "scikit-learn",
+        "umap-learn",
+        "mlxtend",
+        "jupyter-book",
+        "sphinx-exercise",
+        "sphinx-mathjax-offline",
+        "nbval",
+        "pytest",
+        "playwright",
+        "ipykernel",
+        "jupyterlab",
+        "jupyterlab-myst",
+        "ruff",
+    ):
+        assert name in pins, f"requirements.txt or requirements-dev.txt does not pin {name}"
     assert pins["jupyter-book"].split(".")[0] == "1", "the book is a Jupyter Book 1 (<2) project"
     assert pins["keras"].split(".")[0] == "3", "the chapters use Keras 3"
     # The course package itself is installed by postBuild / make venv, not from the index.
@@ -292,7 +311,7 @@ def test_book_workflow_builds_full_book_and_deploys_pages():
     setup = _uses(build, "actions/setup-python")
     assert setup and str(setup[0]["with"]["python-version"]) == "3.11"
     assert setup[0]["with"].get("cache") == "pip"
-    assert setup[0]["with"].get("cache-dependency-path") == "requirements.txt"
+    assert setup[0]["with"].get("cache-dependency-path") == "requirements*.txt"
     runs = _runs(build)
     assert "make venv" in runs
     assert re.search(r"^make book$", runs, re.M), "the workflow must build with `make book`"
@@ -300,9 +319,9 @@ def test_book_workflow_builds_full_book_and_deploys_pages():
     caches = _uses(build, "actions/cache") + _uses(build, "actions/cache/restore")
     assert caches, "the execution cache must be restored"
     key = caches[0]["with"]["key"]
-    for part in ("chapters/**", "utils/**", "requirements.txt", "_config.yml"):
+    for part in ("chapters/**", "utils/**", "tools/**", "requirements*.txt", "_config.yml"):
         assert f"'{part}'" in key, f"the execution cache key does not cover {part}: {key}"
-    assert "_build/.jupyter_cache" in caches[0]["with"]["path"]
+    assert "_build/.doctrees" in caches[0]["with"]["path"]
 
     reports = [s for s in _uses(build, "actions/upload-artifact") if "failure()" in str(s.get("if"))]
     assert reports and reports[0]["with"]["path"] == "_build/html/reports"

@@ -15,7 +15,9 @@ from _book import toc_files as _toc_files
 
 
 def _notebooks() -> list[Path]:
-    return [ROOT / f"{f}.ipynb" for f in _toc_files() if (ROOT / f"{f}.ipynb").exists() or not (ROOT / f"{f}.md").exists()]
+    return [
+        ROOT / f"{f}.ipynb" for f in _toc_files() if (ROOT / f"{f}.ipynb").exists() or not (ROOT / f"{f}.md").exists()
+    ]
 
 
 NOTEBOOKS = _notebooks()
@@ -75,13 +77,9 @@ def test_chapter_skeleton(path):
     assert "What you will learn" in md, f"{path.name}: no learning objectives"
     assert "| Concept | Importance | Notes |" in md, f"{path.name}: no prerequisites table"
     assert "## Takeaways" in md and "## Exercises" in md, f"{path.name}: no takeaways or exercises"
-    exercises = re.findall(r"```\{exercise\}", md)
-    solutions = re.findall(r"`{3,4}\{solution\}[^\n]*\n:class: dropdown", md)
-    assert len(exercises) >= 2, f"{path.name}: fewer than two exercises"
-    assert len(solutions) >= len(exercises), f"{path.name}: every exercise needs a dropdown solution"
-    # Per-chapter references: {footcite} + {footbibliography} (a {bibliography} per page
-    # would define the same citation twice across the book).
-    assert "{footbibliography}" in md and "{bibliography}" not in md
+    # Plain Markdown references: they read the same in the book, JupyterLab and Colab.
+    refs = md.split("## References", 1)
+    assert len(refs) == 2 and re.search(r"^- \S", refs[1], re.M), f"{path.name}: no references list"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
@@ -94,23 +92,10 @@ def test_figures_are_captioned_named_and_cited(path):
         if fig:
             assert fig.get("caption") and fig.get("name"), f"{path.name}: figure without caption or name"
             names.append(fig["name"])
-    assert names, f"{path.name} has no captioned figure"
+    assert len(names) >= 3, f"{path.name} has fewer than three captioned figures"
     for name in names:
-        assert f"{{numref}}`{name}`" in md, f"{path.name}: figure {name} is never cited with {{numref}}"
-
-
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
-def test_every_glued_reference_is_glued(path):
-    nb = _load(path)
-    md = _markdown(nb)
-    code = "\n".join(_code(nb))
-    refs = set(re.findall(r"\{glue(?::text|:md|:figure|)\}`([A-Za-z_][A-Za-z0-9_]*)", md))
-    refs |= set(re.findall(r"```\{glue(?::figure|:math|:md|)\} ([A-Za-z_][A-Za-z0-9_]*)", md))
-    assert refs, f"{path.name} glues no numbers into its text"
-    glued = set(re.findall(r"glue\(\s*[\"']([A-Za-z_][A-Za-z0-9_]*)[\"']", code))
-    glued |= set(re.findall(r"glue\(\s*f[\"']([A-Za-z_]+)\{", code))  # glue(f"name_{x}", ...) prefixes
-    missing = {r for r in refs if r not in glued and not any(r.startswith(p) for p in glued)}
-    assert not missing, f"{path.name}: text refers to values never glued: {sorted(missing)}"
+        # [text](#fig-name): a link every reader renders ({numref} shows raw in JupyterLab).
+        assert f"](#{name})" in md, f"{path.name}: figure {name} is never cited with a [text](#{name}) link"
 
 
 def _prose(md: str) -> str:
@@ -126,7 +111,7 @@ def _prose(md: str) -> str:
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
 def test_no_measured_number_typed_by_hand(path):
-    """Results with decimals (0.0123, 12.5 s, 31.2 dB) must be glued, not typed."""
-    prose = _prose(_markdown(_load(path)))
+    """Results with decimals (0.0123, 12.5 s, 31.2 dB) must be measured ({eval}), not typed."""
+    prose = _prose(_markdown(_load(path)).split("## References", 1)[0])  # version numbers may follow
     typed = re.findall(r"(?<![\w.])\d+\.\d+(?![\w.])", prose)
-    assert not typed, f"{path.name}: numbers typed in the prose, glue them instead: {typed}"
+    assert not typed, f"{path.name}: numbers typed in the prose, fill them in with {{eval}} instead: {typed}"

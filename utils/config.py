@@ -21,6 +21,8 @@ from __future__ import annotations
 import dataclasses
 import os
 
+from .checks import finite_number, non_negative_int, positive_int
+
 #: Names accepted by ``AE_DATASET`` and :func:`utils.data.load_dataset`.
 DATASETS = ("mnist", "fashion_mnist")
 
@@ -59,6 +61,8 @@ def dataset_name() -> str:
 @dataclasses.dataclass(frozen=True)
 class Budget:
     """How one chapter trains: data sizes and the optimisation recipe.
+
+    Taught in the vanilla chapter (section Training).
 
     Attributes
     ----------
@@ -106,17 +110,18 @@ class Budget:
         if self.schedule not in ("cosine", "constant"):
             raise ValueError(f"schedule must be 'cosine' or 'constant'; got {self.schedule!r}")
         for field in ("epochs", "batch_size", "steps_per_execution"):
-            if getattr(self, field) < 1:
-                raise ValueError(f"{field} must be at least 1; got {getattr(self, field)}")
-        if not self.learning_rate > 0:
+            positive_int(getattr(self, field), field)
+        for field in ("n_train", "n_test"):  # None means all images
+            if getattr(self, field) is not None:
+                positive_int(getattr(self, field), field)
+        for field in ("min_steps", "warmup_epochs"):  # 0 means none
+            non_negative_int(getattr(self, field), field)
+        if finite_number(self.learning_rate, "learning_rate") <= 0:
             raise ValueError(f"learning_rate must be positive; got {self.learning_rate}")
-        if self.min_steps < 0:
-            raise ValueError(f"min_steps must be >= 0; got {self.min_steps}")
 
     def epochs_for(self, n_train: int) -> int:
         """Epochs to run on ``n_train`` images: ``epochs``, or more to reach ``min_steps`` steps."""
-        if n_train < 1:
-            raise ValueError(f"n_train must be at least 1; got {n_train}")
+        n_train = positive_int(n_train, "n_train")
         steps_per_epoch = -(-n_train // self.batch_size)
         return max(self.epochs, -(-self.min_steps // steps_per_epoch))
 
@@ -168,6 +173,8 @@ MODELS = tuple(_FULL)
 
 def budget(model: str, *, quick: bool | None = None) -> Budget:
     """Return the training budget for ``model`` in the current mode.
+
+    Taught in the vanilla chapter (section Training), used by every chapter.
 
     Parameters
     ----------

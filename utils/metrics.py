@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import config
+from . import checks, config
+from .checks import finite_number, positive_int
 from .data import as_vectors
 
 
@@ -26,14 +27,13 @@ def per_image_mse(x, r, *, chunk: int = 4096) -> np.ndarray:
     Computed in float64, ``chunk`` images at a time: on 60,000 images a single
     float64 difference array would take 376 MB, and its square as much again.
     """
-    if not (isinstance(chunk, (int, np.integer)) and chunk >= 1):
-        raise ValueError(f"chunk must be a positive integer; got {chunk!r}")
+    chunk = positive_int(chunk, "chunk")
     a, b = _pair(x, r)
     out = np.empty(len(a), dtype=np.float64)
     for i in range(0, len(a), chunk):
-        d = a[i:i + chunk].astype(np.float64)
-        d -= b[i:i + chunk]
-        out[i:i + chunk] = np.mean(np.square(d, out=d), axis=1)
+        d = a[i : i + chunk].astype(np.float64)
+        d -= b[i : i + chunk]
+        out[i : i + chunk] = np.mean(np.square(d, out=d), axis=1)
     return out
 
 
@@ -51,13 +51,14 @@ def psnr(x, r) -> float:
     return float(np.mean(10.0 * np.log10(1.0 / err)))
 
 
-def _codes(codes) -> np.ndarray:
-    c = np.asarray(codes, dtype=np.float64)
+def _codes(codes, name: str = "codes") -> np.ndarray:
+    """Return codes as a float64 array ``(n, units)``, checked: numbers, n >= 1, all finite."""
+    c = checks.real_array(codes, name, np.float64)
     if c.ndim < 2 or c.shape[0] == 0:
-        raise ValueError(f"codes must have shape (n, ...) with n >= 1; got {c.shape}")
+        raise ValueError(f"{name} must have shape (n, ...) with n >= 1; got {c.shape}")
     c = c.reshape(len(c), -1)
     if not np.all(np.isfinite(c)):
-        raise ValueError("codes contain NaN or infinite values")
+        raise ValueError(f"{name} must not contain NaN or infinite values")
     return c
 
 
@@ -78,7 +79,7 @@ def sparsity(codes, threshold: float = 1e-2) -> dict[str, float]:
         of units near zero per image), ``dead_units`` (fraction of units near
         zero for every image).
     """
-    if not threshold > 0:
+    if finite_number(threshold, "threshold") <= 0:
         raise ValueError(f"threshold must be positive; got {threshold}")
     c = np.abs(_codes(codes))
     small = c < threshold
@@ -100,24 +101,63 @@ def knn_accuracy(train_codes, y_train, test_codes, y_test, k: int = 5) -> float:
     """Accuracy of a k-nearest-neighbour classifier fitted on ``train_codes``."""
     from sklearn.neighbors import KNeighborsClassifier
 
-    a, b = _codes(train_codes), _codes(test_codes)
+    a, b = _codes(train_codes, "train_codes"), _codes(test_codes, "test_codes")
     if a.shape[1] != b.shape[1]:
         raise ValueError(f"train and test codes differ in size: {a.shape[1]} vs {b.shape[1]}")
+    k = positive_int(k, "k")
+    if k > len(a):
+        raise ValueError(f"k must be at most the number of training codes, {len(a)}; got {k}")
     clf = KNeighborsClassifier(n_neighbors=k).fit(a, _labels(y_train, len(a), "y_train"))
     return float(clf.score(b, _labels(y_test, len(b), "y_test")))
 
 
-def linear_probe_accuracy(train_codes, y_train, test_codes, y_test, seed: int = config.SEED) -> float:
-    """Accuracy of a logistic-regression probe fitted on standardised ``train_codes``."""
+def linear_probe_accuracy(
+    train_codes,
+    y_train,
+    test_codes,
+    y_test,
+    seed: int = config.SEED,
+    *,
+    scale: str = "features",
+    n_components: int | None = None,
+) -> float:
+    """Accuracy of a logistic-regression probe fitted on ``train_codes``, scored on ``test_codes``.
+
+    Parameters
+    ----------
+    scale:
+        How the codes are scaled before the probe, with statistics of ``train_codes``:
+        ``"features"`` (the default) standardises every unit to variance 1, which
+        also inflates near-constant units, such as the border pixels of MNIST or a
+        ReLU unit that is almost always 0; ``"global"`` centres the codes and divides
+        them all by one number, the square root of the mean variance of the units,
+        so the units keep their relative sizes; ``"none"`` leaves them as they are.
+    n_components:
+        If given, PCA fitted on ``train_codes`` first reduces both sets of codes to
+        this many dimensions, so that codes of different widths are probed at
+        equal dimension.
+    """
+    from sklearn.decomposition import PCA
     from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    a, b = _codes(train_codes), _codes(test_codes)
+    a, b = _codes(train_codes, "train_codes"), _codes(test_codes, "test_codes")
     if a.shape[1] != b.shape[1]:
         raise ValueError(f"train and test codes differ in size: {a.shape[1]} vs {b.shape[1]}")
-    clf = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000, random_state=seed))
-    clf.fit(a, _labels(y_train, len(a), "y_train"))
+    if scale not in ("features", "global", "none"):
+        raise ValueError(f"scale must be 'features', 'global' or 'none'; got {scale!r}")
+    if n_components is not None:
+        n_components = positive_int(n_components, "n_components", maximum=min(a.shape))
+        pca = PCA(n_components=n_components, random_state=seed).fit(a)
+        a, b = pca.transform(a), pca.transform(b)
+    if scale == "features":
+        scaler = StandardScaler().fit(a)
+        a, b = scaler.transform(a), scaler.transform(b)
+    elif scale == "global":
+        mean = a.mean(axis=0)
+        spread = float(np.sqrt(a.var(axis=0).mean())) or 1.0  # constant codes are only centred
+        a, b = (a - mean) / spread, (b - mean) / spread
+    clf = LogisticRegression(max_iter=2000, random_state=seed).fit(a, _labels(y_train, len(a), "y_train"))
     return float(clf.score(b, _labels(y_test, len(b), "y_test")))
 
 
@@ -131,9 +171,13 @@ def pca_baseline(x_train, x_test, n_components: int, seed: int = config.SEED):
     from sklearn.decomposition import PCA
 
     a, b = as_vectors(x_train, name="x_train"), as_vectors(x_test, name="x_test")
-    if not (isinstance(n_components, (int, np.integer)) and 1 <= n_components <= min(a.shape)):
-        raise ValueError(f"n_components must be an integer in [1, {min(a.shape)}]; got {n_components!r}")
-    pca = PCA(n_components=int(n_components), random_state=seed).fit(a)
+    n_components = positive_int(n_components, "n_components")
+    if n_components > min(a.shape):
+        raise ValueError(
+            f"n_components must be at most {min(a.shape)}: PCA finds at most one component per training "
+            f"image ({len(a)}) and per pixel (784); got {n_components}"
+        )
+    pca = PCA(n_components=n_components, random_state=seed).fit(a)
     codes = pca.transform(b)
     recon = np.clip(pca.inverse_transform(codes), 0.0, 1.0).reshape(-1, 28, 28).astype(np.float32)
     return recon, codes, pca
@@ -143,7 +187,40 @@ def trustworthiness(high, low, n_neighbors: int = 10) -> float:
     """How well a 2-D map ``low`` keeps the nearest neighbours of ``high`` (1 = perfectly)."""
     from sklearn.manifold import trustworthiness as _tw
 
-    a, b = _codes(high), _codes(low)
+    a, b = _codes(high, "high"), _codes(low, "low")
     if len(a) != len(b):
         raise ValueError(f"high and low must hold the same points; got {len(a)} and {len(b)}")
+    n_neighbors = positive_int(n_neighbors, "n_neighbors")
+    if n_neighbors >= len(a) / 2:
+        raise ValueError(f"n_neighbors must be less than half the number of points ({len(a)}); got {n_neighbors}")
     return float(_tw(a, b, n_neighbors=n_neighbors))
+
+
+def exact_zero_share(codes) -> float:
+    """Share of all code values (every unit of every image) that are exactly 0.
+
+    A ReLU unit is silent, exactly 0, when its input is negative. Unlike the mean
+    of ``|h|`` or a threshold such as ``|h| < 0.01`` (:func:`sparsity`), this share
+    does not change when the code is multiplied by a positive number, so a model
+    cannot improve it by shrinking its code and growing its decoder's weights.
+    """
+    return float(np.mean(_codes(codes) == 0.0))
+
+
+def hoyer_sparsity(codes) -> float:
+    """Hoyer's (2004) sparseness of each code, averaged over the images.
+
+    For a code ``h`` of ``n`` values it is ``(sqrt(n) - ||h||_1 / ||h||_2) / (sqrt(n) - 1)``:
+    0 when all ``n`` values have the same size, 1 when only one is non-zero. It does
+    not change when ``h`` is multiplied by a positive number. A code that is zero
+    everywhere has no ratio; it counts as 1 (no active unit at all). Codes need at
+    least two values.
+    """
+    c = _codes(codes)
+    n = c.shape[1]
+    if n < 2:
+        raise ValueError(f"codes must have at least 2 values each for Hoyer's sparseness; got {n}")
+    l1 = np.abs(c).sum(axis=1)
+    l2 = np.sqrt(np.square(c).sum(axis=1))
+    ratio = np.divide(l1, l2, out=np.ones_like(l1), where=l2 > 0)  # an all-zero code: ratio 1, sparseness 1
+    return float(np.mean((np.sqrt(n) - ratio) / (np.sqrt(n) - 1.0)))

@@ -2,9 +2,12 @@
 
 Every chapter and the summary build their models with these functions, so the
 architectures cannot drift apart. Each follows the source post layer for
-layer (``shared/source-post/SPEC.md``), written in the Keras 3 functional API
-(``keras.Model(inputs=..., outputs=...)``; the post's ``Model(input=...,
-output=...)`` is the Keras 1 spelling, removed long ago).
+layer (RJ, "自编码器", 2019-09-18: layer types, sizes, activations, padding and
+the parameter totals in :data:`EXPECTED_PARAMS`), written in the Keras 3
+functional API (``keras.Model(inputs=..., outputs=...)``; the post's
+``Model(input=..., output=...)`` is the Keras 1 spelling, which Keras 2 still
+accepted and Keras 3 rejects). Each chapter writes its model out in a code cell
+and checks it against these builders with :func:`compare_with_post`.
 
 In every model the layer that produces the code ``h`` is named ``"code"``;
 :func:`encoder` cuts a model there.
@@ -83,9 +86,7 @@ def build_convolutional() -> keras.Model:
 def build_sparse(l1: float = SPARSE_L1) -> keras.Model:
     """The vanilla model with an L1 activity penalty on its 64-unit code."""
     x = keras.Input(shape=(784,), name="image")
-    h = layers.Dense(
-        64, activation="relu", activity_regularizer=regularizers.l1(l1), name="code"
-    )(x)
+    h = layers.Dense(64, activation="relu", activity_regularizer=regularizers.l1(l1), name="code")(x)
     r = layers.Dense(784, activation="sigmoid", name="reconstruction")(h)
     return keras.Model(inputs=x, outputs=r, name="sparse")
 
@@ -122,7 +123,10 @@ def build(name: str) -> keras.Model:
 
 
 def encoder(model: keras.Model) -> keras.Model:
-    """Return the encoder ``f`` of ``model``: its input up to the layer named ``"code"``."""
+    """Return the encoder ``f`` of ``model``: its input up to the layer named ``"code"``.
+
+    Taught in the multilayer chapter.
+    """
     try:
         code = model.get_layer("code")
     except ValueError as err:
@@ -131,7 +135,10 @@ def encoder(model: keras.Model) -> keras.Model:
 
 
 def code_size(model: keras.Model) -> int:
-    """Number of values in one code ``h`` (64 for the dense models, 128 or 1,568 for the conv ones)."""
+    """Number of values in one code ``h`` (64 for the dense models, 128 or 1,568 for the conv ones).
+
+    Taught in the vanilla chapter.
+    """
     size = 1
     for dim in model.get_layer("code").output.shape[1:]:
         size *= int(dim)
@@ -155,7 +162,34 @@ def fingerprint(model: keras.Model) -> list[tuple]:
         reg = cfg.get("activity_regularizer")
         if reg:
             settings += (("activity_regularizer", str(reg.get("config", reg))),)
-        rows.append(
-            (type(layer).__name__, tuple(layer.output.shape[1:]), layer.count_params(), settings)
-        )
+        rows.append((type(layer).__name__, tuple(layer.output.shape[1:]), layer.count_params(), settings))
     return rows
+
+
+def compare_with_post(model: keras.Model, name: str) -> None:
+    """Print whether ``model`` is the post's model ``name``, layer by layer, and how it differs.
+
+    Taught in the vanilla chapter (section Building the model).
+
+    Each chapter writes its model in a code cell and calls this right after, so
+    that a reader who edits the model is told how it now differs from the post's
+    (and that the chapter's numbers will differ from the book's), while the
+    chapter keeps running with the edited model. The course's tests build every
+    chapter's model cell and require it to match exactly.
+    """
+    post = build(name)
+    mine, theirs = fingerprint(model), fingerprint(post)
+    if mine == theirs:
+        print(
+            f"This is the post's {name} model: the same {len(mine)} layers, shapes and "
+            f"{post.count_params():,} parameters as utils.models.build_{name}()."
+        )
+        return
+    diffs = [f"layer {i}: {a} instead of {b}" for i, (a, b) in enumerate(zip(mine, theirs)) if a != b]
+    if len(mine) != len(theirs):
+        diffs.append(f"{len(mine)} layers instead of {len(theirs)}")
+    print(
+        f"Your model differs from the post's {name} model ({model.count_params():,} parameters "
+        f"instead of {post.count_params():,}); the chapter continues with yours, so its numbers "
+        "will differ from the book's. First difference: " + diffs[0]
+    )

@@ -5,27 +5,47 @@ no training budget. The course keeps Adam and the MSE loss and adds a recipe
 from :func:`utils.config.budget`: batch size, a cosine learning-rate
 schedule, the number of epochs, and whether to compile with XLA. None of it
 changes an architecture.
+
+The weight cache at the end of the module lets a chapter reuse the weights
+another chapter trained (:func:`train_and_save`, :func:`load_or_train`). A
+saved run is reused only for the very same run, that is, when everything
+that decides its result (model, recipe, training and validation data, seed,
+this module's code, the versions of Keras and its backend) hashes to the same
+key, and only when its files pass their checksums. Anything else, such as a
+missing, edited, half-written or unreadable file, means training again.
+Files are written under temporary names and then renamed into place, so a
+failed save leaves a run saved before as it was, and weights are loaded only
+from the very bytes that were checked, so another process writing meanwhile
+cannot slip in a half-written file. A run that cannot be saved is still
+returned, with one printed line saying why.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
 import math
 import os
+import sys
+import tempfile
 import time
+import uuid
 from pathlib import Path
 
 import keras
 import numpy as np
 
 from . import config
+from .checks import finite_number, non_negative_int, positive_int
 from .data import as_images, as_tensors, as_vectors, check_images
 
 
 def set_seed(seed: int = config.SEED, *, deterministic_ops: bool = False) -> None:
     """Seed Python, NumPy and the backend's random generators.
+
+    Taught in the vanilla chapter.
 
     Call it before building a model: the same seed then gives the same
     weights, the same batches and the same numbers on every run on the same
@@ -37,9 +57,7 @@ def set_seed(seed: int = config.SEED, *, deterministic_ops: bool = False) -> Non
     which GPUs need for bitwise-equal runs; TensorFlow then refuses XLA, so
     training runs without ``jit_compile`` and more slowly.
     """
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer; got {seed!r}")
-    keras.utils.set_random_seed(int(seed))
+    keras.utils.set_random_seed(non_negative_int(seed, "seed"))
     if deterministic_ops and keras.backend.backend() == "tensorflow":
         import tensorflow as tf
 
@@ -57,9 +75,11 @@ def _inputs_for(model: keras.Model, x) -> np.ndarray:
 
 
 def learning_rate_schedule(budget: config.Budget, n_train: int):
-    """Adam's learning rate for ``budget``: constant, or cosine decay over all steps."""
-    if n_train < 1:
-        raise ValueError(f"n_train must be at least 1; got {n_train}")
+    """Adam's learning rate for ``budget``: constant, or cosine decay over all steps.
+
+    Taught in the vanilla chapter (section Training).
+    """
+    n_train = positive_int(n_train, "n_train")
     if budget.schedule == "constant":
         return budget.learning_rate
     steps_per_epoch = math.ceil(n_train / budget.batch_size)
@@ -91,6 +111,8 @@ def compile_model(model: keras.Model, budget: config.Budget, n_train: int) -> ke
 def init_output_bias(model: keras.Model, x_target) -> float:
     """Set the bias of the output layer (named ``"reconstruction"``) to ``logit(mean pixel)``.
 
+    Taught in the vanilla chapter (section Training); the convolutional chapter shows the trap it avoids.
+
     The output is a sigmoid, so the untrained network first predicts about
     0.5 everywhere, far from digits that are mostly black background. With
     the MSE loss, gradient descent then darkens every pixel so fast that the
@@ -112,8 +134,12 @@ def init_output_bias(model: keras.Model, x_target) -> float:
     return logit
 
 
-def batches(x_in: np.ndarray, x_target: np.ndarray, batch_size: int, seed: int = config.SEED, *, chunk: int = 32):
+def batches(
+    x_in: np.ndarray, x_target: np.ndarray, batch_size: int, seed: int = config.SEED, *, chunk: int = 32, corrupt=None
+):
     """A ``tf.data`` pipeline of shuffled ``(input, target)`` batches cut from NumPy arrays, without copying them.
+
+    Taught in the vanilla chapter (section Training).
 
     Given NumPy arrays, ``model.fit`` first converts the inputs *and* the
     targets into tensors: two more copies of the training set (about 376 MB
@@ -131,9 +157,8 @@ def batches(x_in: np.ndarray, x_target: np.ndarray, batch_size: int, seed: int =
 
     if len(x_in) != len(x_target):
         raise ValueError(f"x_in and x_target must hold the same number of images; got {len(x_in)} and {len(x_target)}")
-    if isinstance(batch_size, bool) or int(batch_size) != batch_size or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer; got {batch_size!r}")
-    n, batch_size = len(x_in), int(batch_size)
+    batch_size, chunk = positive_int(batch_size, "batch_size"), positive_int(chunk, "chunk")
+    n = len(x_in)
     same = x_in is x_target
     rng = np.random.default_rng(seed)
     step = batch_size * chunk
@@ -141,9 +166,12 @@ def batches(x_in: np.ndarray, x_target: np.ndarray, batch_size: int, seed: int =
     def gathered():  # called once per epoch
         order = rng.permutation(n)
         for start in range(0, n, step):
-            idx = order[start:start + step]
+            idx = order[start : start + step]
             xi = x_in[idx]
-            yield xi, (xi if same else x_target[idx])
+            xt = xi if same else x_target[idx]
+            if corrupt is not None:  # fresh corruption of the inputs, every epoch
+                xi = np.asarray(corrupt(xi, rng), dtype=np.float32)
+            yield xi, xt
 
     spec = (tf.TensorSpec((None, *x_in.shape[1:]), tf.float32), tf.TensorSpec((None, *x_target.shape[1:]), tf.float32))
     ds = tf.data.Dataset.from_generator(gathered, output_signature=spec)
@@ -172,8 +200,13 @@ def train(
     *,
     validation: tuple | None = None,
     seed: int = config.SEED,
+    corrupt=None,
 ) -> TrainResult:
     """Compile and fit ``model`` to map ``x_in`` to ``x_target`` (both images in [0, 1]).
+
+    Taught in the vanilla chapter, which runs its steps one by one
+    (``init_output_bias``, ``compile``, ``fit`` on :func:`batches`); every later
+    chapter calls it.
 
     For a plain autoencoder ``x_target`` is ``x_in``; the denoising chapter
     passes noisy inputs and clean targets. Inputs are reshaped to what the
@@ -186,7 +219,11 @@ def train(
         Optional ``(x_in, x_target)`` evaluated after every epoch (``val_*``
         entries of the history).
     seed:
-        Seed of the batch order (see :func:`batches`).
+        Seed of the batch order (see :func:`batches`) and of any corruption.
+    corrupt:
+        Optional corruption of the inputs drawn afresh for every batch, such as
+        :class:`utils.data.GaussianNoise` (the denoising chapter): called as
+        ``corrupt(batch, rng)``.
     """
     xi = _inputs_for(model, x_in)
     xt = xi if x_target is x_in else _inputs_for(model, x_target)
@@ -200,7 +237,13 @@ def train(
         init_output_bias(model, xt)
     compile_model(model, budget, len(xi))
     start = time.perf_counter()
-    hist = model.fit(batches(xi, xt, budget.batch_size, seed), epochs=budget.epochs_for(len(xi)), shuffle=False, validation_data=val, verbose=0)
+    hist = model.fit(
+        batches(xi, xt, budget.batch_size, seed, corrupt=corrupt),
+        epochs=budget.epochs_for(len(xi)),
+        shuffle=False,
+        validation_data=val,
+        verbose=0,
+    )
     seconds = time.perf_counter() - start
     history = {k: [float(v) for v in vals] for k, vals in hist.history.items() if k != "learning_rate"}
     return TrainResult(history=history, seconds=seconds)
@@ -214,20 +257,27 @@ def _predict(model: keras.Model, x: np.ndarray, chunk: int = 256) -> np.ndarray:
     convolutional models' activations small (the denoiser's first layer alone
     holds 28 x 28 x 32 floats, 100 KB, per image) and run as fast as larger ones.
     """
+    chunk = positive_int(chunk, "chunk")
     out = np.empty((len(x), *model.outputs[0].shape[1:]), np.float32)
     for i in range(0, len(x), chunk):
-        out[i:i + chunk] = np.asarray(model.predict_on_batch(x[i:i + chunk]))
+        out[i : i + chunk] = np.asarray(model.predict_on_batch(x[i : i + chunk]))
     return out
 
 
 def reconstruct(model: keras.Model, x) -> np.ndarray:
-    """Run ``model`` on images and return its reconstructions with shape ``(n, 28, 28)``."""
+    """Run ``model`` on images and return its reconstructions with shape ``(n, 28, 28)``.
+
+    Taught in the vanilla chapter.
+    """
     out = _predict(model, _inputs_for(model, x))
     return as_images(np.clip(out, 0.0, 1.0, out=out), name="reconstruction")
 
 
 def encode(model: keras.Model, x) -> np.ndarray:
-    """Return the codes ``h = f(x)`` of ``model`` for images ``x``, flattened to ``(n, code_size)``."""
+    """Return the codes ``h = f(x)`` of ``model`` for images ``x``, flattened to ``(n, code_size)``.
+
+    Taught in the multilayer chapter.
+    """
     from .models import encoder
 
     check_images(x)
@@ -238,10 +288,18 @@ def encode(model: keras.Model, x) -> np.ndarray:
 # --------------------------------------------------------------------------- weight cache
 #
 # The summary chapter compares all five models. Rather than train them all
-# again, it reuses the weights each chapter saved, but only when they were
-# trained with the same architecture, recipe, data, seed and library versions
-# (all hashed into the file name and checked again on load), and only when
-# the weight file still has the checksum recorded when it was written.
+# again, it reuses the weights each chapter saved. A run is saved in
+# weights_dir() as two files named after the model and the run's key:
+#
+#   NAME-KEY.weights.h5   the weights, as Keras saves them
+#   NAME-KEY.json         the full key, the SHA-256 of the weight file, the
+#                         history and the training time, and a SHA-256 of
+#                         those four (so an edited history is noticed too)
+#
+# save_run writes both under temporary names in the same folder and renames
+# them into place (os.replace), the weights first. load_run reads both once,
+# checks them and only then loads the weights, from a private copy of the
+# checked bytes.
 
 
 def weights_dir() -> Path:
@@ -268,11 +326,35 @@ def _code_digest() -> str:
     return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
 
 
-def run_key(model: keras.Model, x_in, x_target, budget: config.Budget, seed: int = config.SEED) -> str:
-    """Hash of everything that determines a training run's result."""
-    from .models import fingerprint
+def _backend() -> dict:
+    """The Keras backend in use (``"tensorflow"``, ``"jax"``, ...) and that library's version.
 
-    import tensorflow as tf
+    Only the active backend is looked up, and it is not imported here: Keras
+    has already imported it. So the key also works under ``KERAS_BACKEND=jax``,
+    where TensorFlow's version says nothing about the run.
+    """
+    name = keras.backend.backend()
+    return {"backend": name, "backend_version": getattr(sys.modules.get(name), "__version__", None)}
+
+
+def run_key(
+    model: keras.Model,
+    x_in,
+    x_target,
+    budget: config.Budget,
+    seed: int = config.SEED,
+    *,
+    validation: tuple | None = None,
+    corrupt=None,
+) -> str:
+    """Hash of everything that determines a training run's result and history.
+
+    That is the model (name, architecture, full Keras config), the budget, the
+    training data, the validation data (it decides the ``val_*`` history), the
+    seed, this module's source, and the versions of Keras and of the backend
+    Keras runs on.
+    """
+    from .models import fingerprint
 
     spec = {
         "model": model.name,
@@ -283,78 +365,205 @@ def run_key(model: keras.Model, x_in, x_target, budget: config.Budget, seed: int
         "config": json.dumps(model.get_config(), sort_keys=True, default=repr),
         "budget": dataclasses.asdict(budget) | {"mode": None},
         "data": _array_digest(x_in, x_target),
+        "validation": None if validation is None else _array_digest(*validation),
+        "corrupt": None if corrupt is None else repr(corrupt),
         "seed": int(seed),
         "training_code": _code_digest(),
         "keras": keras.__version__,
-        "tensorflow": tf.__version__,
+        **_backend(),
     }
     return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()
 
 
 def _paths(name: str, key: str) -> tuple[Path, Path]:
-    stem = weights_dir() / f"{name}-{key[:20]}"
-    return stem.with_suffix(".weights.h5"), stem.with_suffix(".json")
+    """The weight file and the metadata file of a run: ``NAME-KEY.weights.h5`` and ``NAME-KEY.json``.
+
+    The suffixes are appended to the text of the name: ``Path.with_suffix``
+    would replace everything after a dot in a model's name (``v.1``), key included.
+    """
+    stem = f"{name}-{key[:20]}"
+    return weights_dir() / f"{stem}.weights.h5", weights_dir() / f"{stem}.json"
 
 
-def _file_sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _metadata_digest(info: dict) -> str:
+    """SHA-256 of the canonical JSON of a run's key, weight checksum, history and time."""
+    fields = {name: info.get(name) for name in ("key", "weights_sha256", "history", "seconds")}
+    return _sha256(json.dumps(fields, sort_keys=True, separators=(",", ":")).encode())
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _verified_result(metadata: bytes, key: str, weights: bytes) -> tuple[TrainResult | None, str]:
+    """The run that ``metadata`` records, if it checks out against ``key`` and the ``weights`` bytes.
+
+    Returns ``(result, "")``, or ``(None, what is wrong)``: not JSON, a field
+    missing or of the wrong kind, or a checksum that does not match (an edited
+    file, another run's metadata, other weights).
+    """
+    try:
+        info = json.loads(metadata)
+    except ValueError:
+        return None, "the metadata is not JSON"
+    if not isinstance(info, dict):
+        return None, "the metadata is not a JSON object"
+    if info.get("sha256") != _metadata_digest(info):
+        return None, "the metadata does not match its checksum"
+    if info.get("key") != key:
+        return None, "the metadata is for another run"
+    if info.get("weights_sha256") != _sha256(weights):
+        return None, "the weight file does not match its checksum"
+    history = info.get("history")
+    if not (
+        isinstance(history, dict)
+        and "loss" in history
+        and all(isinstance(v, list) and v and all(map(_is_number, v)) for v in history.values())
+        and len({len(v) for v in history.values()}) == 1
+    ):
+        return None, "the history is not lists of numbers, one per epoch"
+    try:
+        seconds = finite_number(info.get("seconds"), "seconds", minimum=0)
+    except ValueError as err:
+        return None, str(err)
+    history = {name: [float(v) for v in values] for name, values in history.items()}
+    return TrainResult(history=history, seconds=seconds), ""
+
+
+def _temporary(path: Path) -> Path:
+    """A fresh hidden name beside ``path`` that ends like it (Keras wants ``.weights.h5``)."""
+    return path.with_name(f".{uuid.uuid4().hex[:12]}.{path.name}")
 
 
 def save_run(model: keras.Model, result: TrainResult, key: str) -> Path:
-    """Save ``model``'s weights and ``result`` under ``key`` (see :func:`run_key`)."""
+    """Save ``model``'s weights and ``result`` under ``key`` (see :func:`run_key`); returns the weight file.
+
+    Both files are written under temporary names in the cache folder, then
+    renamed into place with :func:`os.replace`, the weights first. A save that
+    fails halfway therefore leaves a run saved before as it was, and a
+    metadata file only ever describes a complete weight file. Raises
+    :class:`OSError` when the folder cannot be created or written.
+    """
     weights, meta = _paths(model.name, key)
     weights.parent.mkdir(parents=True, exist_ok=True)
-    model.save_weights(weights)
-    meta.write_text(json.dumps({
-        "key": key, "weights_sha256": _file_sha256(weights),
-        "history": result.history, "seconds": result.seconds,
-    }))
+    tmp_weights, tmp_meta = _temporary(weights), _temporary(meta)
+    try:
+        model.save_weights(tmp_weights)
+        info = {
+            "key": key,
+            "weights_sha256": _sha256(tmp_weights.read_bytes()),
+            "history": result.history,
+            "seconds": float(result.seconds),
+        }
+        info["sha256"] = _metadata_digest(info)
+        tmp_meta.write_text(json.dumps(info))
+        os.replace(tmp_weights, weights)
+        os.replace(tmp_meta, meta)
+    finally:
+        for tmp in (tmp_weights, tmp_meta):
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
     return weights
 
 
 def load_run(model: keras.Model, key: str) -> tuple[TrainResult | None, str]:
-    """Load weights saved under ``key`` into ``model`` if present and verified.
+    """Load the weights saved under ``key`` into ``model`` if they are present and verified.
+
+    Both files are read once and checked (key, checksums, a well-formed
+    history and time) before anything is loaded. The weights then come from a
+    private copy of the very bytes that were checked, so another process
+    rewriting the file meanwhile changes nothing.
 
     Returns ``(result, why)``: the saved :class:`TrainResult`, or ``None``
-    with the reason nothing was loaded.
+    with the reason nothing was loaded (``model`` is then unchanged).
     """
     weights, meta = _paths(model.name, key)
-    if not (weights.exists() and meta.exists()):
+    try:
+        metadata, data = meta.read_bytes(), weights.read_bytes()
+    except (FileNotFoundError, NotADirectoryError):
         return None, "no saved weights for this exact recipe and data"
+    except OSError as err:
+        return None, f"saved weights {weights} could not be read ({err})"
+    result, problem = _verified_result(metadata, key, data)
+    if result is None:
+        return None, f"saved weights {weights} failed verification: {problem}"
+    before = model.get_weights()
     try:
-        info = json.loads(meta.read_text())
-        ok = info["key"] == key and info["weights_sha256"] == _file_sha256(weights)
-    except (ValueError, KeyError, OSError):
-        ok = False
-    if not ok:
-        return None, f"saved weights {weights} failed verification"
-    model.load_weights(weights)
-    return TrainResult(history=info["history"], seconds=float(info["seconds"])), f"verified weights from {weights}"
+        with tempfile.TemporaryDirectory(prefix="ae-weights-") as private:
+            copy = Path(private) / weights.name
+            copy.write_bytes(data)
+            model.load_weights(copy)
+    except (OSError, KeyError, ValueError) as err:  # what h5py and Keras raise for a bad file
+        model.set_weights(before)
+        return None, f"saved weights {weights} could not be loaded ({type(err).__name__}: {err})"
+    return result, f"verified weights from {weights}"
 
 
-def train_and_save(model, x_in, x_target, budget, *, validation=None, seed: int = config.SEED) -> TrainResult:
-    """:func:`train`, then save the weights for later reuse by :func:`load_or_train`."""
-    result = train(model, x_in, x_target, budget, validation=validation, seed=seed)
+def _cache(model: keras.Model, result: TrainResult, key: str) -> None:
+    """:func:`save_run`, but a run that cannot be saved only prints one line why, as training is done."""
     try:
-        save_run(model, result, run_key(model, x_in, x_target, budget, seed))
-    except OSError as err:  # a read-only home must not stop a chapter
-        print(f"(weights not cached: {err})")
+        save_run(model, result, key)
+    except OSError as err:  # a read-only home, a locked file or a file where the folder should be
+        print(f"{model.name}: weights not cached ({type(err).__name__}: {err})")
+
+
+def train_and_save(
+    model, x_in, x_target, budget, *, validation=None, seed: int = config.SEED, corrupt=None
+) -> TrainResult:
+    """:func:`train`, then save the weights for later reuse by :func:`load_or_train`.
+
+    Taught in the multilayer chapter.
+
+    If they cannot be saved, it prints one line saying why and still returns the result.
+    """
+    key = run_key(model, x_in, x_target, budget, seed, validation=validation, corrupt=corrupt)
+    result = train(model, x_in, x_target, budget, validation=validation, seed=seed, corrupt=corrupt)
+    _cache(model, result, key)
     return result
 
 
-def load_or_train(model, x_in, x_target, budget, *, validation=None, seed: int = config.SEED) -> tuple[TrainResult, bool]:
+def cache_run(
+    model, fit_history, seconds: float, x_in, x_target, budget, *, validation=None, seed: int = config.SEED
+) -> TrainResult:
+    """Save a run that a chapter trained with its own ``compile`` and ``fit`` calls, as :func:`train_and_save` would.
+
+    Taught in the vanilla chapter (section Training).
+
+    The vanilla chapter shows the steps of :func:`train` in plain view and then
+    calls this with ``fit``'s ``History`` and the seconds it took, so that later
+    chapters reuse its weights through :func:`load_or_train`. That is only right
+    when the chapter's steps are exactly :func:`train`'s (a test runs the
+    chapter's training cell and compares the weights bit for bit). Returns the
+    run as a :class:`TrainResult`; a run that cannot be saved prints one line why.
+    """
+    history = {k: [float(v) for v in vals] for k, vals in fit_history.history.items() if k != "learning_rate"}
+    result = TrainResult(history=history, seconds=float(seconds))
+    _cache(model, result, run_key(model, x_in, x_target, budget, seed, validation=validation))
+    return result
+
+
+def load_or_train(
+    model, x_in, x_target, budget, *, validation=None, seed: int = config.SEED, corrupt=None
+) -> tuple[TrainResult, bool]:
     """Reuse a chapter's verified weights for this exact run, else train (and save).
 
-    Returns ``(result, reused)`` and prints one line saying which happened.
-    Call :func:`set_seed` before building ``model`` so that a retrain matches
-    the chapter's run.
+    Taught in the multilayer chapter (reusing the vanilla model).
+
+    Returns ``(result, reused)`` and prints one line saying which happened,
+    and one more if freshly trained weights cannot be saved. Call
+    :func:`set_seed` before building ``model`` so that a retrain matches the
+    chapter's run.
     """
-    key = run_key(model, x_in, x_target, budget, seed)
+    key = run_key(model, x_in, x_target, budget, seed, validation=validation, corrupt=corrupt)
     result, why = load_run(model, key)
     if result is not None:
         print(f"{model.name}: reused {why} (training took {result.seconds:.1f} s)")
         return result, True
-    result = train(model, x_in, x_target, budget, validation=validation, seed=seed)
-    save_run(model, result, key)
+    result = train(model, x_in, x_target, budget, validation=validation, seed=seed, corrupt=corrupt)
     print(f"{model.name}: trained now in {result.seconds:.1f} s ({why})")
+    _cache(model, result, key)
     return result, False
