@@ -54,8 +54,8 @@ def test_budget_is_immutable_and_validated():
 
 
 def test_unknown_model_is_rejected():
-    with pytest.raises(ValueError, match="unknown model 'variational'"):
-        config.budget("variational")
+    with pytest.raises(ValueError, match="unknown model 'adversarial'"):
+        config.budget("adversarial")
 
 
 def test_dataset_name(monkeypatch):

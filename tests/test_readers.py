@@ -176,12 +176,12 @@ def _model_cell(cells) -> tuple[str, str, str]:
 def test_model_is_written_in_the_chapter_and_is_the_posts(path):
     import keras  # noqa: F401
 
-    from utils import models, training
+    from utils import config, models, training
 
     source, var, name = _model_cell(_load(path)["cells"])
     assert "keras.Model(inputs=" in source, f"{path.name}: build the model in the cell with the functional API"
     assert f"models.build_{name}" not in source and "models.build(" not in source
-    namespace = {"keras": keras, "training": training, "models": models}
+    namespace = {"keras": keras, "training": training, "models": models, "config": config}
     exec(compile(source.replace(f"{var}.summary()", ""), path.name, "exec"), namespace)  # noqa: S102
     assert models.fingerprint(namespace[var]) == models.fingerprint(models.build(name)), (
         f"{path.name}: the model cell no longer builds the post's {name} model"

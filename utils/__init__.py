@@ -6,8 +6,9 @@ Import this package **before** Keras or TensorFlow in a notebook::
     import keras
 
 Importing it sets the Keras backend to TensorFlow (unless the reader chose
-another) and imports TensorFlow once with its C++ start-up messages (CUDA,
-oneDNN, absl) sent to ``/dev/null``, so they never reach the book.
+another, such as ``KERAS_BACKEND=jax``) and imports TensorFlow once with its
+C++ start-up messages (CUDA, oneDNN, absl) sent to ``/dev/null``, so they never
+reach the book.
 
 Submodules, each with one job:
 
@@ -66,8 +67,9 @@ def _silenced_native_stderr():
 
 
 def _quiet_tensorflow() -> None:
-    if os.environ.get("KERAS_BACKEND") != "tensorflow":
-        return
+    # On every backend: under KERAS_BACKEND=jax too, Keras's set_random_seed and the
+    # course's input pipeline (tf.data) import TensorFlow, whose start-up lines would
+    # then land in a chapter's output.
     try:
         with _silenced_native_stderr():
             import tensorflow as tf  # noqa: F401

@@ -153,6 +153,9 @@ _FULL = {
     "convolutional": dict(epochs=8, batch_size=32, min_steps=6000, learning_rate=3e-3, warmup_epochs=1),
     "sparse": dict(epochs=30, batch_size=128, min_steps=6000, learning_rate=1e-3),
     "denoising": dict(epochs=5, batch_size=32, min_steps=4000, learning_rate=3e-3, warmup_epochs=1),
+    # Beyond the post. The contractive model has the vanilla model's shape and recipe.
+    "contractive": dict(epochs=30, batch_size=128, min_steps=6000, learning_rate=1e-3),
+    "variational": dict(epochs=30, batch_size=128, min_steps=2000, learning_rate=1e-3),
 }
 
 # Quick mode: enough to show every effect the chapters claim, in seconds.
@@ -162,13 +165,17 @@ _QUICK = {
     "convolutional": dict(epochs=4, batch_size=32, learning_rate=5e-3),
     "sparse": dict(epochs=10, batch_size=32, learning_rate=3e-3),
     "denoising": dict(epochs=3, batch_size=32, learning_rate=5e-3),
+    "contractive": dict(epochs=10, batch_size=32, learning_rate=3e-3),
+    "variational": dict(epochs=10, batch_size=32, learning_rate=3e-3),
 }
 #: Quick mode trains every model on the same subset, so the summary compares like with like.
 QUICK_N_TRAIN, QUICK_N_TEST = 1000, 500
 
 
-#: The models the course trains, in reading order.
-MODELS = tuple(_FULL)
+#: The post's five models, in reading order.
+MODELS = ("vanilla", "multilayer", "convolutional", "sparse", "denoising")
+#: Every model the course trains: the post's five and the ones it adds.
+COURSE_MODELS = tuple(_FULL)
 
 
 def budget(model: str, *, quick: bool | None = None) -> Budget:
@@ -179,13 +186,14 @@ def budget(model: str, *, quick: bool | None = None) -> Budget:
     Parameters
     ----------
     model:
-        One of :data:`MODELS` (``"vanilla"``, ``"multilayer"``,
-        ``"convolutional"``, ``"sparse"``, ``"denoising"``).
+        One of :data:`COURSE_MODELS`: the post's ``"vanilla"``, ``"multilayer"``,
+        ``"convolutional"``, ``"sparse"``, ``"denoising"``, or the course's
+        ``"contractive"`` and ``"variational"``.
     quick:
         Force quick (True) or full (False) mode; ``None`` follows ``AE_QUICK``.
     """
     if model not in _FULL:
-        raise ValueError(f"unknown model {model!r}; expected one of {MODELS}")
+        raise ValueError(f"unknown model {model!r}; expected one of {COURSE_MODELS}")
     if quick is None:
         quick = quick_mode()
     if quick:

@@ -224,3 +224,61 @@ def hoyer_sparsity(codes) -> float:
     l2 = np.sqrt(np.square(c).sum(axis=1))
     ratio = np.divide(l1, l2, out=np.ones_like(l1), where=l2 > 0)  # an all-zero code: ratio 1, sparseness 1
     return float(np.mean((np.sqrt(n) - ratio) / (np.sqrt(n) - 1.0)))
+
+
+def jacobian(encoder, x) -> np.ndarray:
+    """The Jacobian ``dh/dx`` of ``encoder`` at each image, by automatic differentiation: ``(n, code, 784)``.
+
+    Taught in the contractive chapter, which checks its closed form against it.
+    The model's layers are backend-agnostic; differentiating a function is not
+    part of ``keras.ops``, so this helper asks the backend itself: TensorFlow's
+    ``GradientTape.batch_jacobian`` or JAX's ``jax.jacrev``. ``x`` should be a
+    few images (the result holds ``code x 784`` numbers per image).
+    """
+    import keras
+
+    from .training import _inputs_for
+
+    xi = _inputs_for(encoder, x)
+    n = len(xi)
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        xt = tf.convert_to_tensor(xi)
+        with tf.GradientTape() as tape:
+            tape.watch(xt)
+            h = tf.reshape(encoder(xt, training=False), (n, -1))
+        jac = tape.batch_jacobian(h, xt).numpy()
+    elif backend == "jax":
+        import jax
+
+        def one(image):
+            return encoder(image[None], training=False).reshape(-1)
+
+        jac = np.asarray(jax.vmap(jax.jacrev(one))(jax.numpy.asarray(xi)))
+    else:
+        raise NotImplementedError(f"jacobian supports the tensorflow and jax backends; Keras runs on {backend!r}")
+    return jac.reshape(n, jac.shape[1], 784).astype(np.float64)
+
+
+def contraction_ratio(encoder, x, radius: float = 0.1, seed: int = config.SEED) -> np.ndarray:
+    """How far each code moves per unit of input change: ``||f(x + d) - f(x)|| / ||d||``, shape ``(n,)``.
+
+    Taught in the contractive chapter. ``d`` is a random direction of length
+    ``radius`` (Euclidean, over the 784 pixels), one per image, drawn from a
+    NumPy generator seeded with ``seed``. For a small radius the mean of the
+    squared ratio approaches ``||J||_F^2 / 784``; a contractive code moves less.
+    The perturbed images are not clipped to [0, 1]: ``d`` must stay exactly ``d``.
+    """
+    from .training import _inputs_for, _predict
+
+    radius = finite_number(radius, "radius")
+    if radius <= 0:
+        raise ValueError(f"radius must be positive; got {radius}")
+    xi = _inputs_for(encoder, x)
+    rng = np.random.default_rng(checks.non_negative_int(seed, "seed"))
+    d = rng.standard_normal(xi.shape).astype(np.float32)
+    d *= radius / np.sqrt(np.sum(np.square(d.reshape(len(d), -1)), axis=1)).reshape(-1, *[1] * (d.ndim - 1))
+    moved = _predict(encoder, xi + d) - _predict(encoder, xi)
+    return np.sqrt(np.sum(np.square(moved.reshape(len(moved), -1).astype(np.float64)), axis=1)) / radius

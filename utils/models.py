@@ -1,4 +1,4 @@
-"""The post's five autoencoders, defined once for the whole course.
+"""The course's autoencoders, defined once: the post's five, and the ones it names but does not show.
 
 Every chapter and the summary build their models with these functions, so the
 architectures cannot drift apart. Each follows the source post layer for
@@ -10,13 +10,21 @@ accepted and Keras 3 rejects). Each chapter writes its model out in a code cell
 and checks it against these builders with :func:`compare_with_post`.
 
 In every model the layer that produces the code ``h`` is named ``"code"``;
-:func:`encoder` cuts a model there.
+:func:`encoder` cuts a model there, and :func:`decoder` returns the rest.
+
+Beyond the post, the same way: the contractive autoencoder
+(:class:`ContractiveDense`, :func:`build_contractive`) and the variational
+autoencoder (:class:`Sampling`, :func:`build_variational`). Their layers and
+losses are written with ``keras.ops`` and ``keras.random`` only, so they run
+on every Keras backend (TensorFlow, JAX, PyTorch).
 """
 
 from __future__ import annotations
 
 import keras
-from keras import layers, regularizers
+from keras import layers, ops, regularizers
+
+from .checks import finite_number, non_negative_int, positive_int
 
 #: Parameter counts of the post's models (``model.count_params()``).
 EXPECTED_PARAMS = {
@@ -115,11 +123,149 @@ BUILDERS = {
 }
 
 
+# --------------------------------------------------------------------------- beyond the post: contractive
+
+#: Strength lambda of the contractive penalty (the contractive chapter measures smaller and larger ones).
+CONTRACTIVE_STRENGTH = 1e-3
+
+_SLOPES = ("sigmoid", "relu")
+
+
+def jacobian_frobenius_sq(h, kernel, activation: str = "sigmoid"):
+    """Squared Frobenius norm of the Jacobian dh/dx of a dense layer ``h = a(x W + b)``, one value per input.
+
+    Taught in the contractive chapter (section The idea).
+
+    Entry ``(j, i)`` of the Jacobian is ``a'(z_j) W_ij``, so its squared norm is
+    ``sum_j a'(z_j)^2 sum_i W_ij^2``; the slope ``a'`` follows from the output
+    ``h`` alone: ``h (1 - h)`` for the sigmoid, 1 where ``h > 0`` (else 0) for
+    the ReLU. ``h`` has shape ``(n, units)``, ``kernel`` ``(inputs, units)``.
+    Written with ``keras.ops``: it runs, and is differentiated, on every backend.
+    """
+    if activation not in _SLOPES:
+        raise ValueError(f"activation must be one of {_SLOPES} for the closed form; got {activation!r}")
+    slope = h * (1.0 - h) if activation == "sigmoid" else ops.cast(h > 0, h.dtype)
+    column_norms = ops.sum(ops.square(kernel), axis=0)  # sum_i W_ij^2, one per unit j
+    return ops.sum(ops.square(slope) * column_norms, axis=-1)
+
+
+@keras.saving.register_keras_serializable(package="autoencoders_hands_on")
+class ContractiveDense(layers.Dense):
+    """A dense code layer that adds ``strength`` times the mean of :func:`jacobian_frobenius_sq` to the loss.
+
+    Taught in the contractive chapter. The activation must be ``"sigmoid"`` or
+    ``"relu"``, whose Jacobian has the closed form; ``strength=0`` is a plain
+    ``Dense`` layer.
+    """
+
+    def __init__(self, units, *, strength: float = CONTRACTIVE_STRENGTH, activation: str = "sigmoid", **kwargs):
+        if activation not in _SLOPES:
+            raise ValueError(f"activation must be one of {_SLOPES}; got {activation!r}")
+        super().__init__(units, activation=activation, **kwargs)
+        self.strength = finite_number(strength, "strength", minimum=0)
+        self.slope = activation
+
+    def call(self, inputs):
+        h = super().call(inputs)
+        if self.strength:
+            self.add_loss(self.strength * ops.mean(jacobian_frobenius_sq(h, self.kernel, self.slope)))
+        return h
+
+    def get_config(self):
+        return {**super().get_config(), "strength": self.strength}
+
+
+def build_contractive(strength: float = CONTRACTIVE_STRENGTH) -> keras.Model:
+    """784 -> ContractiveDense(64, sigmoid) -> Dense(784, sigmoid): the vanilla shape, a sigmoid code, a penalty."""
+    x = keras.Input(shape=(784,), name="image")
+    h = ContractiveDense(64, strength=strength, activation="sigmoid", name="code")(x)
+    r = layers.Dense(784, activation="sigmoid", name="reconstruction")(h)
+    return keras.Model(inputs=x, outputs=r, name="contractive")
+
+
+# --------------------------------------------------------------------------- beyond the post: variational
+
+#: Size of the variational autoencoder's latent code: 2, so that it can be drawn as a map.
+LATENT_DIM = 2
+
+
+def kl_divergence(z_mean, z_log_var):
+    """KL(N(mu, diag(sigma^2)) || N(0, I)) of each code, summed over the latent dimensions: shape ``(n,)``.
+
+    Taught in the variational chapter: ``-1/2 sum_k (1 + log sigma_k^2 - mu_k^2 - sigma_k^2)``.
+    """
+    return -0.5 * ops.sum(1.0 + z_log_var - ops.square(z_mean) - ops.exp(z_log_var), axis=-1)
+
+
+@keras.saving.register_keras_serializable(package="autoencoders_hands_on")
+def bernoulli_nll(y_true, y_pred):
+    """Binary cross-entropy summed over the pixels of each image (nats per image): shape ``(n,)``.
+
+    Taught in the variational chapter. The reconstruction term of the ELBO for
+    pixels read as Bernoulli probabilities. Keras averages it over the batch;
+    it is *summed* over the pixels, the reduction that matches the KL term,
+    which is summed over the latent dimensions. Predictions are clipped to
+    ``[1e-7, 1 - 1e-7]`` as Keras's own cross-entropy does.
+    """
+    p = ops.clip(y_pred, 1e-7, 1.0 - 1e-7)
+    nll = -(y_true * ops.log(p) + (1.0 - y_true) * ops.log(1.0 - p))
+    return ops.sum(ops.reshape(nll, (ops.shape(nll)[0], -1)), axis=-1)
+
+
+@keras.saving.register_keras_serializable(package="autoencoders_hands_on")
+class Sampling(layers.Layer):
+    """Draw ``z = mu + exp(log_var / 2) * eps`` with ``eps ~ N(0, I)``, and add ``beta`` times the KL term to the loss.
+
+    Taught in the variational chapter (the reparameterisation trick). Called on
+    ``[z_mean, z_log_var]``. The noise comes from ``keras.random.normal`` with
+    the layer's own :class:`keras.random.SeedGenerator`, so runs are
+    reproducible on every backend. It samples in training and in inference
+    alike; to reconstruct without noise, decode ``z_mean`` (:func:`encoder`).
+    """
+
+    def __init__(self, beta: float = 1.0, seed: int | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.beta = finite_number(beta, "beta", minimum=0)
+        self.seed = None if seed is None else non_negative_int(seed, "seed")
+        self.seed_generator = keras.random.SeedGenerator(self.seed)
+
+    def call(self, inputs):
+        z_mean, z_log_var = inputs
+        self.add_loss(self.beta * ops.mean(kl_divergence(z_mean, z_log_var)))
+        eps = keras.random.normal(ops.shape(z_mean), seed=self.seed_generator)
+        return z_mean + ops.exp(0.5 * z_log_var) * eps
+
+    def get_config(self):
+        return {**super().get_config(), "beta": self.beta, "seed": self.seed}
+
+
+def build_variational(latent_dim: int = LATENT_DIM, beta: float = 1.0, seed: int = 42) -> keras.Model:
+    """784 -> 512 -> (mu, log sigma^2) in R^latent_dim -> z -> 512 -> 784: a dense VAE.
+
+    The layer named ``"code"`` gives the mean ``mu`` of ``q(z | x)``; ``"z"``
+    draws the code the decoder sees and adds ``beta`` times the KL term.
+    """
+    latent_dim = positive_int(latent_dim, "latent_dim")
+    x = keras.Input(shape=(784,), name="image")
+    e = layers.Dense(512, activation="relu", name="encoder_hidden")(x)
+    z_mean = layers.Dense(latent_dim, name="code")(e)
+    z_log_var = layers.Dense(latent_dim, name="z_log_var")(e)
+    z = Sampling(beta=beta, seed=seed, name="z")([z_mean, z_log_var])
+    d = layers.Dense(512, activation="relu", name="decoder_hidden")(z)
+    r = layers.Dense(784, activation="sigmoid", name="reconstruction")(d)
+    return keras.Model(inputs=x, outputs=r, name="variational")
+
+
+#: Models the course adds to the post's five, built the same way.
+COURSE_BUILDERS = {"contractive": build_contractive, "variational": build_variational}
+
+
 def build(name: str) -> keras.Model:
-    """Build the post's model called ``name`` (one of :data:`BUILDERS`)."""
-    if name not in BUILDERS:
-        raise ValueError(f"unknown model {name!r}; expected one of {tuple(BUILDERS)}")
-    return BUILDERS[name]()
+    """Build the course's model called ``name``: one of the post's (:data:`BUILDERS`) or :data:`COURSE_BUILDERS`."""
+    builders = BUILDERS | COURSE_BUILDERS
+    if name not in builders:
+        raise ValueError(f"unknown model {name!r}; expected one of {tuple(builders)}")
+    return builders[name]()
 
 
 def encoder(model: keras.Model) -> keras.Model:
@@ -134,6 +280,27 @@ def encoder(model: keras.Model) -> keras.Model:
     return keras.Model(inputs=model.inputs, outputs=code.output, name=f"{model.name}_encoder")
 
 
+def decoder(model: keras.Model) -> keras.Model:
+    """Return the decoder ``g`` of ``model``: a new input in place of its code, then the layers after it.
+
+    Taught in the variational chapter (decoding codes drawn at random). The
+    code is the output of the layer named ``"z"`` in a variational model, else
+    of ``"code"``; the layers after it must form a chain, as in every model of
+    the course. The decoder shares its layers (and weights) with ``model``.
+    """
+    names = [layer.name for layer in model.layers]
+    start = "z" if "z" in names else "code"
+    if start not in names:
+        raise ValueError(f"model {model.name!r} has no layer named 'code'")
+    z = keras.Input(shape=tuple(model.get_layer(start).output.shape[1:]), name="code_in")
+    out = z
+    for layer in model.layers[names.index(start) + 1 :]:
+        if layer.name == "z_log_var":
+            continue
+        out = layer(out)
+    return keras.Model(inputs=z, outputs=out, name=f"{model.name}_decoder")
+
+
 def code_size(model: keras.Model) -> int:
     """Number of values in one code ``h`` (64 for the dense models, 128 or 1,568 for the conv ones).
 
@@ -145,6 +312,10 @@ def code_size(model: keras.Model) -> int:
     return size
 
 
+#: The layer settings :func:`fingerprint` compares (those a layer has).
+_SETTINGS = ("units", "filters", "kernel_size", "pool_size", "size", "padding", "activation", "strength", "beta")
+
+
 def fingerprint(model: keras.Model) -> list[tuple]:
     """Describe ``model`` layer by layer: type, output shape, parameters and key settings.
 
@@ -154,11 +325,7 @@ def fingerprint(model: keras.Model) -> list[tuple]:
     rows = []
     for layer in model.layers:
         cfg = layer.get_config()
-        settings = tuple(
-            (k, str(cfg[k]))
-            for k in ("units", "filters", "kernel_size", "pool_size", "size", "padding", "activation")
-            if k in cfg
-        )
+        settings = tuple((k, str(cfg[k])) for k in _SETTINGS if k in cfg)
         reg = cfg.get("activity_regularizer")
         if reg:
             settings += (("activity_regularizer", str(reg.get("config", reg))),)
@@ -178,10 +345,11 @@ def compare_with_post(model: keras.Model, name: str) -> None:
     chapter's model cell and require it to match exactly.
     """
     post = build(name)
+    whose = "the post's" if name in BUILDERS else "the course's"
     mine, theirs = fingerprint(model), fingerprint(post)
     if mine == theirs:
         print(
-            f"This is the post's {name} model: the same {len(mine)} layers, shapes and "
+            f"This is {whose} {name} model: the same {len(mine)} layers, shapes and "
             f"{post.count_params():,} parameters as utils.models.build_{name}()."
         )
         return
@@ -189,7 +357,7 @@ def compare_with_post(model: keras.Model, name: str) -> None:
     if len(mine) != len(theirs):
         diffs.append(f"{len(mine)} layers instead of {len(theirs)}")
     print(
-        f"Your model differs from the post's {name} model ({model.count_params():,} parameters "
+        f"Your model differs from {whose} {name} model ({model.count_params():,} parameters "
         f"instead of {post.count_params():,}); the chapter continues with yours, so its numbers "
         "will differ from the book's. First difference: " + diffs[0]
     )

@@ -92,17 +92,44 @@ def learning_rate_schedule(budget: config.Budget, n_train: int):
     return keras.optimizers.schedules.CosineDecay(budget.learning_rate, decay_steps=total)
 
 
-def compile_model(model: keras.Model, budget: config.Budget, n_train: int) -> keras.Model:
+def _loss_name(loss) -> str:
+    """How a loss is named in the history's metrics and the weight-cache key."""
+    if isinstance(loss, str):
+        return loss
+    if not callable(loss):
+        raise ValueError(f"loss must be a Keras loss name such as 'mse' or a function (y_true, y_pred); got {loss!r}")
+    return f"{getattr(loss, '__module__', '')}.{getattr(loss, '__qualname__', repr(loss))}"
+
+
+def _jit_compile(budget: config.Budget) -> bool:
+    """XLA as the budget says on TensorFlow; always on other backends.
+
+    The budgets turn XLA off because TensorFlow's own CPU kernels were faster
+    (see :mod:`utils.config`). JAX has no such kernels: without ``jit`` it runs
+    every operation one at a time from Python, which made the variational
+    model's epochs about 20 times slower than with it.
+    """
+    return budget.jit_compile if keras.backend.backend() == "tensorflow" else True
+
+
+def compile_model(model: keras.Model, budget: config.Budget, n_train: int, *, loss="mse") -> keras.Model:
     """Compile ``model`` as the post does (Adam, MSE) with the budget's schedule and XLA settings.
 
     The reconstruction MSE is tracked as a metric named ``"mse"`` beside the
     loss, because for the sparse model the loss also contains the L1 penalty.
+    Another reconstruction ``loss`` (the variational chapter's cross-entropy,
+    a function ``(y_true, y_pred)``) is tracked as ``"reconstruction"`` too, so
+    that ``loss - reconstruction`` is what the model's own penalties add.
     """
+    metrics = [keras.metrics.MeanSquaredError(name="mse")]
+    if loss != "mse":
+        _loss_name(loss)  # a clear error for anything that is not a loss
+        metrics.insert(0, keras.metrics.MeanMetricWrapper(keras.losses.get(loss), name="reconstruction"))
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate_schedule(budget, n_train)),
-        loss="mse",
-        metrics=[keras.metrics.MeanSquaredError(name="mse")],
-        jit_compile=budget.jit_compile,
+        loss=loss,
+        metrics=metrics,
+        jit_compile=_jit_compile(budget),
         steps_per_execution=budget.steps_per_execution,
     )
     return model
@@ -201,6 +228,7 @@ def train(
     validation: tuple | None = None,
     seed: int = config.SEED,
     corrupt=None,
+    loss="mse",
 ) -> TrainResult:
     """Compile and fit ``model`` to map ``x_in`` to ``x_target`` (both images in [0, 1]).
 
@@ -224,6 +252,10 @@ def train(
         Optional corruption of the inputs drawn afresh for every batch, such as
         :class:`utils.data.GaussianNoise` (the denoising chapter): called as
         ``corrupt(batch, rng)``.
+    loss:
+        The reconstruction loss: ``"mse"`` as in the post, or a function
+        ``(y_true, y_pred)`` such as :func:`utils.models.bernoulli_nll` (the
+        variational chapter); see :func:`compile_model`.
     """
     xi = _inputs_for(model, x_in)
     xt = xi if x_target is x_in else _inputs_for(model, x_target)
@@ -235,7 +267,7 @@ def train(
         val = (_inputs_for(model, vi), _inputs_for(model, vt))
     if budget.init_output_bias:
         init_output_bias(model, xt)
-    compile_model(model, budget, len(xi))
+    compile_model(model, budget, len(xi), loss=loss)
     start = time.perf_counter()
     hist = model.fit(
         batches(xi, xt, budget.batch_size, seed, corrupt=corrupt),
@@ -346,13 +378,14 @@ def run_key(
     *,
     validation: tuple | None = None,
     corrupt=None,
+    loss="mse",
 ) -> str:
     """Hash of everything that determines a training run's result and history.
 
     That is the model (name, architecture, full Keras config), the budget, the
     training data, the validation data (it decides the ``val_*`` history), the
-    seed, this module's source, and the versions of Keras and of the backend
-    Keras runs on.
+    corruption, the loss, the seed, this module's source, and the versions of
+    Keras and of the backend Keras runs on.
     """
     from .models import fingerprint
 
@@ -367,6 +400,7 @@ def run_key(
         "data": _array_digest(x_in, x_target),
         "validation": None if validation is None else _array_digest(*validation),
         "corrupt": None if corrupt is None else repr(corrupt),
+        "loss": _loss_name(loss),
         "seed": int(seed),
         "training_code": _code_digest(),
         "keras": keras.__version__,
@@ -512,7 +546,7 @@ def _cache(model: keras.Model, result: TrainResult, key: str) -> None:
 
 
 def train_and_save(
-    model, x_in, x_target, budget, *, validation=None, seed: int = config.SEED, corrupt=None
+    model, x_in, x_target, budget, *, validation=None, seed: int = config.SEED, corrupt=None, loss="mse"
 ) -> TrainResult:
     """:func:`train`, then save the weights for later reuse by :func:`load_or_train`.
 
@@ -520,8 +554,8 @@ def train_and_save(
 
     If they cannot be saved, it prints one line saying why and still returns the result.
     """
-    key = run_key(model, x_in, x_target, budget, seed, validation=validation, corrupt=corrupt)
-    result = train(model, x_in, x_target, budget, validation=validation, seed=seed, corrupt=corrupt)
+    key = run_key(model, x_in, x_target, budget, seed, validation=validation, corrupt=corrupt, loss=loss)
+    result = train(model, x_in, x_target, budget, validation=validation, seed=seed, corrupt=corrupt, loss=loss)
     _cache(model, result, key)
     return result
 
@@ -547,7 +581,7 @@ def cache_run(
 
 
 def load_or_train(
-    model, x_in, x_target, budget, *, validation=None, seed: int = config.SEED, corrupt=None
+    model, x_in, x_target, budget, *, validation=None, seed: int = config.SEED, corrupt=None, loss="mse"
 ) -> tuple[TrainResult, bool]:
     """Reuse a chapter's verified weights for this exact run, else train (and save).
 
@@ -558,12 +592,12 @@ def load_or_train(
     :func:`set_seed` before building ``model`` so that a retrain matches the
     chapter's run.
     """
-    key = run_key(model, x_in, x_target, budget, seed, validation=validation, corrupt=corrupt)
+    key = run_key(model, x_in, x_target, budget, seed, validation=validation, corrupt=corrupt, loss=loss)
     result, why = load_run(model, key)
     if result is not None:
         print(f"{model.name}: reused {why} (training took {result.seconds:.1f} s)")
         return result, True
-    result = train(model, x_in, x_target, budget, validation=validation, seed=seed, corrupt=corrupt)
+    result = train(model, x_in, x_target, budget, validation=validation, seed=seed, corrupt=corrupt, loss=loss)
     print(f"{model.name}: trained now in {result.seconds:.1f} s ({why})")
     _cache(model, result, key)
     return result, False
