@@ -36,6 +36,7 @@ $(AXE): package.json package-lock.json
 
 # The reader's environment: what running the chapters needs (Binder installs the same file).
 $(READER): requirements.txt pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11, 5) else "$(PYTHON) is Python " + sys.version.split()[0] + ": the pinned packages need Python 3.11.5 or newer; run make with PYTHON=/path/to/python3.11 (or newer)")'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -r requirements.txt
