@@ -16,8 +16,9 @@ Submodules, each with one job:
   (``AE_DATASET``) and each chapter's training budget;
 - :mod:`utils.data`     -- loading MNIST / Fashion-MNIST from the best source
   available, adding noise;
-- :mod:`utils.models`   -- the post's five architectures, the single source
-  of truth shared by every chapter;
+- :mod:`utils.models`   -- the post's five architectures and the course's
+  contractive and variational models, the single source of truth shared by
+  every chapter;
 - :mod:`utils.training` -- seeding and the fit loop used by every chapter;
 - :mod:`utils.metrics`  -- MSE, PSNR, code sparsity, neighbour-based scores;
 - :mod:`utils.plotting` -- the course's figures, each returned as a Figure;

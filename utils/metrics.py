@@ -1,5 +1,6 @@
 """Small metrics the chapters report: reconstruction error, PSNR, code sparsity,
-and how much class structure a code keeps; plus the PCA baseline.
+how much class structure a code keeps, and how much a code moves when its input
+moves (the encoder's Jacobian); plus the PCA baseline.
 
 All image arguments are validated (:func:`utils.data.check_images`): values
 in [0, 1], shapes ``(n, 28, 28)``, ``(n, 28, 28, 1)`` or ``(n, 784)``.

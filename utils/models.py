@@ -294,9 +294,7 @@ def decoder(model: keras.Model) -> keras.Model:
         raise ValueError(f"model {model.name!r} has no layer named 'code'")
     z = keras.Input(shape=tuple(model.get_layer(start).output.shape[1:]), name="code_in")
     out = z
-    for layer in model.layers[names.index(start) + 1 :]:
-        if layer.name == "z_log_var":
-            continue
+    for layer in model.layers[names.index(start) + 1 :]:  # in order: the layers after the code
         out = layer(out)
     return keras.Model(inputs=z, outputs=out, name=f"{model.name}_decoder")
 
