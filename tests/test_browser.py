@@ -31,6 +31,7 @@ import functools
 import http.server
 import os
 import re
+import sys
 import threading
 from html.parser import HTMLParser
 from pathlib import Path
@@ -39,6 +40,9 @@ from urllib.parse import unquote, urlsplit
 import pytest
 
 from _book import CONFIG, ROOT, TOC, toc_files
+
+sys.path.insert(0, str(ROOT / "tools"))
+import book_source  # noqa: E402  (tools/ is not a package)
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = ROOT / "tests" / "screenshots"
@@ -227,6 +231,9 @@ def _built(book: Path, docname: str) -> str:
         if _in_ci():
             pytest.fail(reason)
         pytest.skip(f"{reason} (built from a partial toc?)")
+    why = book_source.not_built_reason((book / html).read_text(encoding="utf-8"))
+    if why is not None:  # tools/book_source.py put a page saying why in the chapter's place
+        _unavailable(f"{docname} was not built on this machine: {why}")
     return html
 
 

@@ -198,12 +198,14 @@ def test_chapter_trains_with_its_budget_and_saves_the_weights(name):
     assert saves, f"{entry} must train with training.train_and_save (or cache its own fit with training.cache_run)"
 
 
-def test_summary_builds_all_five_through_the_shared_builders():
+def test_summary_builds_every_model_of_the_course_through_the_shared_builders():
     entry = _toc_entry("summary")
     code = _strip_comments("\n".join(_code_cells(entry)))
-    loops_over_all = "models.build(name)" in code and re.search(r"for name in config\.MODELS", code)
-    explicit = all(f"models.build_{n}()" in code for n in NAMES)
-    assert loops_over_all or explicit, f"{entry} must build every model with models.build over config.MODELS"
+    loops_over_all = "models.build(name)" in code and re.search(r"for name in config\.COURSE_MODELS", code)
+    explicit = all(f"models.build_{n}()" in code for n in config.COURSE_MODELS)
+    assert loops_over_all or explicit, f"{entry} must build every model with models.build over config.COURSE_MODELS"
+    # the variational model's weights are reused only with the loss its chapter trained it with
+    assert "loss=models.bernoulli_nll" in code, f"{entry} must load the variational model with its chapter's loss"
     assert "training.load_or_train(" in code, f"{entry} must get the weights with training.load_or_train"
     assert code.find("training.set_seed()") < code.find("models.build("), f"{entry} must seed before building"
 

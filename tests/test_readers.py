@@ -333,7 +333,7 @@ def test_a_chapter_runs_alone_with_only_the_package_installed(tmp_path):
         text=True,
     )
     assert probe.returncode != 0, "the restricted Python must not see the test tools"
-    chapter = tool.COLAB / CHAPTERS[-1].name
+    [chapter] = [tool.COLAB / p.name for p in CHAPTERS if p.stem.endswith("_summary")]
     done = _run_alone(chapter, site, workdir)
     assert done.returncode == 0, f"{chapter.name} failed with only the package installed:\n{done.stderr[-3000:]}"
     assert list(workdir.iterdir()) == [] or all(p.name.startswith(".") for p in workdir.iterdir())

@@ -20,10 +20,13 @@ Submodules, each with one job:
   contractive and variational models, the single source of truth shared by
   every chapter;
 - :mod:`utils.training` -- seeding and the fit loop used by every chapter;
-- :mod:`utils.metrics`  -- MSE, PSNR, code sparsity, neighbour-based scores;
+- :mod:`utils.metrics`  -- MSE, PSNR, code sparsity, neighbour-based scores,
+  ROC AUC and detection rates;
 - :mod:`utils.plotting` -- the course's figures, each returned as a Figure;
 - :mod:`utils.notebook` -- glue that also works outside Jupyter Book, and
-  showing a function's source.
+  showing a function's source;
+- :mod:`utils.devices`  -- timing epochs on each Keras backend and comparing
+  training on one and on several (simulated) devices, in fresh processes.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ import contextlib
 import os
 import sys
 
-__all__ = ["config", "data", "metrics", "models", "notebook", "plotting", "training"]
+__all__ = ["config", "data", "devices", "metrics", "models", "notebook", "plotting", "training"]
 __version__ = "1.0.0"
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")

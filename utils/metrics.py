@@ -283,3 +283,62 @@ def contraction_ratio(encoder, x, radius: float = 0.1, seed: int = config.SEED) 
     d *= radius / np.sqrt(np.sum(np.square(d.reshape(len(d), -1)), axis=1)).reshape(-1, *[1] * (d.ndim - 1))
     moved = _predict(encoder, xi + d) - _predict(encoder, xi)
     return np.sqrt(np.sum(np.square(moved.reshape(len(moved), -1).astype(np.float64)), axis=1)) / radius
+
+
+def _scores(values, name: str) -> np.ndarray:
+    """Anomaly scores as a float64 array ``(n,)``, checked: one number per example, n >= 1, all finite.
+
+    Taught in the anomaly chapter, through :func:`roc_auc` and :func:`detection_rates`.
+    """
+    s = checks.real_array(values, name, np.float64)
+    if s.ndim != 1 or len(s) == 0:
+        raise ValueError(f"{name} must be a 1-D array with one score per example (n >= 1); got shape {s.shape}")
+    if not np.all(np.isfinite(s)):
+        raise ValueError(f"{name} must not contain NaN or infinite values")
+    return s
+
+
+def roc_auc(normal_scores, anomalous_scores) -> float:
+    """Area under the ROC curve of a detector that flags high scores as anomalous.
+
+    Taught in the anomaly chapter. It equals the chance that a randomly drawn
+    anomalous example scores higher than a randomly drawn normal one, a tie
+    counting half: 1 separates the two sets perfectly, 0.5 is no better than
+    chance, below 0.5 the score ranks them the wrong way round. Computed from
+    the ranks of all scores together (the Mann-Whitney U statistic divided by
+    the number of pairs), with tied scores given their average rank; it gives
+    the same value as ``sklearn.metrics.roc_auc_score`` with the anomalous
+    examples labelled 1.
+    """
+    from scipy.stats import rankdata
+
+    normal, anomalous = _scores(normal_scores, "normal_scores"), _scores(anomalous_scores, "anomalous_scores")
+    ranks = rankdata(np.concatenate([normal, anomalous]))  # 1 = lowest; ties share their average rank
+    n_a = len(anomalous)
+    u = ranks[len(normal) :].sum() - n_a * (n_a + 1) / 2.0  # pairs where the anomalous example scores higher
+    return float(u / (len(normal) * n_a))
+
+
+def detection_rates(normal_scores, anomalous_scores, threshold: float) -> dict:
+    """Flag every score strictly above ``threshold``; return how well that separates the two sets.
+
+    Taught in the anomaly chapter. The anomalous examples are the positives.
+
+    Returns
+    -------
+    dict
+        ``precision``: the share of flagged examples that are anomalous (NaN when
+        nothing is flagged); ``recall``: the share of anomalous examples flagged;
+        ``false_alarm``: the share of normal examples flagged (the false-positive
+        rate); ``flagged``: how many examples were flagged, normal and anomalous together.
+    """
+    normal, anomalous = _scores(normal_scores, "normal_scores"), _scores(anomalous_scores, "anomalous_scores")
+    threshold = finite_number(threshold, "threshold")
+    true_pos, false_pos = int(np.sum(anomalous > threshold)), int(np.sum(normal > threshold))
+    flagged = true_pos + false_pos
+    return {
+        "precision": true_pos / flagged if flagged else float("nan"),
+        "recall": true_pos / len(anomalous),
+        "false_alarm": false_pos / len(normal),
+        "flagged": flagged,
+    }

@@ -180,6 +180,15 @@ def batches(
     The order comes from a NumPy generator seeded with ``seed``, so the same
     seed gives the same batches in the same order.
     """
+    rng = np.random.default_rng(seed)
+    return _pipeline(x_in, x_target, batch_size, chunk, corrupt, lambda: rng)
+
+
+def _pipeline(x_in, x_target, batch_size, chunk, corrupt, rng_for_pass, on_end=None):
+    """The ``tf.data`` pipeline of :func:`batches`, drawing each pass's order from ``rng_for_pass()``.
+
+    ``on_end``, if given, receives the generator's state once a pass has drawn its last chunk.
+    """
     import tensorflow as tf
 
     if len(x_in) != len(x_target):
@@ -187,10 +196,10 @@ def batches(
     batch_size, chunk = positive_int(batch_size, "batch_size"), positive_int(chunk, "chunk")
     n = len(x_in)
     same = x_in is x_target
-    rng = np.random.default_rng(seed)
     step = batch_size * chunk
 
-    def gathered():  # called once per epoch
+    def gathered():  # called once per pass over the data: once per epoch in fit
+        rng = rng_for_pass()
         order = rng.permutation(n)
         for start in range(0, n, step):
             idx = order[start : start + step]
@@ -198,6 +207,8 @@ def batches(
             xt = xi if same else x_target[idx]
             if corrupt is not None:  # fresh corruption of the inputs, every epoch
                 xi = np.asarray(corrupt(xi, rng), dtype=np.float32)
+            if on_end is not None and start + step >= n:
+                on_end(rng.bit_generator.state)
             yield xi, xt
 
     spec = (tf.TensorSpec((None, *x_in.shape[1:]), tf.float32), tf.TensorSpec((None, *x_target.shape[1:]), tf.float32))
@@ -229,12 +240,13 @@ def train(
     seed: int = config.SEED,
     corrupt=None,
     loss="mse",
+    distribution=None,
 ) -> TrainResult:
     """Compile and fit ``model`` to map ``x_in`` to ``x_target`` (both images in [0, 1]).
 
     Taught in the vanilla chapter, which runs its steps one by one
     (``init_output_bias``, ``compile``, ``fit`` on :func:`batches`); every later
-    chapter calls it.
+    chapter calls it. ``distribution`` is taught in the appendix on devices.
 
     For a plain autoencoder ``x_target`` is ``x_in``; the denoising chapter
     passes noisy inputs and clean targets. Inputs are reshaped to what the
@@ -256,7 +268,28 @@ def train(
         The reconstruction loss: ``"mse"`` as in the post, or a function
         ``(y_true, y_pred)`` such as :func:`utils.models.bernoulli_nll` (the
         variational chapter); see :func:`compile_model`.
+    distribution:
+        ``None`` (the default) trains where Keras puts the model: on one GPU
+        if there is one, without anything to change, else on the CPU. To
+        split every batch over several devices (data parallelism), pass
+        ``keras.distribution.DataParallel()`` on Keras's JAX backend or a
+        ``tf.distribute`` strategy such as ``tf.distribute.MirroredStrategy()``
+        on TensorFlow. ``budget.batch_size`` stays the *global* batch: each of
+        ``d`` devices gets ``batch_size / d`` images of it, and the gradient is
+        that of the whole batch, so the run is the same up to float rounding
+        (``tests/test_distribution.py`` compares it with one device). The
+        chapter's ``model``, built outside any distribution, is copied into the
+        distribution's scope, trained there, and its trained weights (and
+        optimizer state) are copied back: ``model`` ends up trained as without
+        a distribution. Under JAX every batch, the last one of an epoch and of
+        the validation set included, must split evenly over the devices. Under
+        a ``tf.distribute`` strategy, a layer that draws random numbers (the
+        variational model's ``Sampling``) draws the same numbers on every
+        device for its part of the batch: such a model trains, but not exactly
+        as on one device (on JAX it does). A wrong pairing, such as a
+        ``tf.distribute`` strategy under JAX, raises an error that names the fix.
     """
+    kind = None if distribution is None else _distribution_kind(distribution)
     xi = _inputs_for(model, x_in)
     xt = xi if x_target is x_in else _inputs_for(model, x_target)
     if len(xi) != len(xt):
@@ -265,8 +298,12 @@ def train(
     if validation is not None:
         vi, vt = validation
         val = (_inputs_for(model, vi), _inputs_for(model, vt))
+    if kind == "keras":
+        _check_even_split(distribution, budget.batch_size, len(xi), None if val is None else len(val[0]))
     if budget.init_output_bias:
         init_output_bias(model, xt)
+    if kind is not None:
+        return _train_distributed(model, xi, xt, budget, val, seed, corrupt, loss, distribution, kind)
     compile_model(model, budget, len(xi), loss=loss)
     start = time.perf_counter()
     hist = model.fit(
@@ -278,6 +315,163 @@ def train(
     )
     seconds = time.perf_counter() - start
     history = {k: [float(v) for v in vals] for k, vals in hist.history.items() if k != "learning_rate"}
+    return TrainResult(history=history, seconds=seconds)
+
+
+# --------------------------------------------------------------------------- several devices
+#
+# train(..., distribution=...) copies the model into the distribution's scope
+# (keras.models.clone_model, then the values of all its variables), compiles and
+# fits the copy there, and copies the values back. Each backend's fit then reads
+# the data as it does without a distribution. Keras's JAX trainer reads one batch
+# before training (to build the model) and starts the data over, with a
+# distribution or without. Under a tf.distribute strategy the TensorFlow trainer
+# does the same, but without one it does not; with batches() that first pass would
+# use up a shuffled order, and a strategy would train on other batches than one
+# device. So under a strategy the copy is fitted one epoch per fit call, on
+# _ReplayedEpochs, whose every pass over an epoch is the same.
+
+#: Batch size of the validation passes: Keras's default, written out for the even-split check.
+_VALIDATION_BATCH = 32
+
+
+def _distribution_kind(distribution) -> str:
+    """``"keras"`` or ``"tf"``: which kind of distribution ``distribution`` is, checked against the backend."""
+    backend = keras.backend.backend()
+    tf = sys.modules.get("tensorflow")
+    is_tf = tf is not None and isinstance(distribution, tf.distribute.Strategy)
+    is_keras = isinstance(distribution, (keras.distribution.DataParallel, keras.distribution.ModelParallel))
+    if backend == "jax":
+        if is_keras:
+            return "keras"
+        if is_tf:
+            raise ValueError(
+                f"distribution={type(distribution).__name__} is a tf.distribute strategy, which only trains on "
+                "Keras's TensorFlow backend, and Keras runs on JAX here. Pass "
+                "distribution=keras.distribution.DataParallel() instead, or set KERAS_BACKEND=tensorflow before "
+                "importing utils and keras (restart the kernel)."
+            )
+    elif backend == "tensorflow":
+        if is_tf:
+            return "tf"
+        if is_keras:
+            raise ValueError(
+                f"distribution={type(distribution).__name__} is a keras.distribution, which Keras "
+                f"{keras.__version__} trains with on its JAX backend only, and Keras runs on TensorFlow here. Pass "
+                "distribution=tf.distribute.MirroredStrategy() instead, or set KERAS_BACKEND=jax before importing "
+                "utils and keras (restart the kernel)."
+            )
+    else:
+        raise ValueError(
+            f"training on several devices needs Keras's JAX or TensorFlow backend; Keras runs on {backend!r}. "
+            "Set KERAS_BACKEND=jax or KERAS_BACKEND=tensorflow before importing utils and keras, or pass "
+            "distribution=None."
+        )
+    fix = "keras.distribution.DataParallel()" if backend == "jax" else "tf.distribute.MirroredStrategy()"
+    raise TypeError(
+        "distribution must be None, a keras.distribution such as DataParallel (JAX backend) or a "
+        f"tf.distribute.Strategy (TensorFlow backend); got {type(distribution).__name__}. On {backend}, pass "
+        f"distribution={fix}."
+    )
+
+
+def _batch_devices(distribution) -> int:
+    """How many devices a Keras distribution splits each batch over (the size of its batch axis)."""
+    mesh = distribution.device_mesh
+    return int(mesh.shape[list(mesh.axis_names).index(distribution.batch_dim_name)])
+
+
+def _check_even_split(distribution, batch_size: int, n_train: int, n_val: int | None) -> None:
+    """Under JAX, every batch must split evenly over the devices; say which one does not, and the fix."""
+    d = _batch_devices(distribution)
+    sizes = {"batch_size": batch_size, "the last batch of an epoch": n_train % batch_size}
+    if n_val is not None:
+        sizes["a validation batch"] = _VALIDATION_BATCH
+        sizes["the last validation batch"] = n_val % _VALIDATION_BATCH
+    for what, size in sizes.items():
+        if size % d:
+            raise ValueError(
+                f"{what} holds {size} images, which do not split evenly over the {d} devices of the distribution. "
+                f"Choose a batch size and numbers of training and validation images that are multiples of {d} "
+                f"(validation runs in batches of {_VALIDATION_BATCH})."
+            )
+
+
+class _ReplayedEpochs:
+    """:func:`batches`' epochs one at a time, each the same on every pass over it.
+
+    :meth:`epoch` returns the next epoch's dataset: every pass over it starts
+    from the state the seeded generator had at the start of that epoch, and
+    the next epoch starts where a complete pass ended. So the epochs are
+    exactly those of :func:`batches` with the same seed, however often Keras
+    starts over on one of them.
+    """
+
+    def __init__(self, x_in, x_target, batch_size: int, seed: int, corrupt):
+        self._data = (x_in, x_target, batch_size, 32, corrupt)  # 32: batches' default chunk
+        self._state = np.random.default_rng(seed).bit_generator.state
+
+    def _ended(self, state) -> None:
+        self._state = state
+
+    def epoch(self):
+        start = self._state
+
+        def rng_for_pass():
+            rng = np.random.default_rng()
+            rng.bit_generator.state = start
+            return rng
+
+        return _pipeline(*self._data, rng_for_pass, on_end=self._ended)
+
+
+def _copy_values(source, target, what: str) -> None:
+    """Assign the values of the variables ``source`` to ``target``, which must match one for one."""
+    source, target = list(source), list(target)
+    if [tuple(v.shape) for v in source] != [tuple(v.shape) for v in target]:
+        raise ValueError(f"the copy of the model does not have the same {what} as the model")
+    for s, t in zip(source, target):
+        t.assign(keras.ops.convert_to_numpy(s))
+
+
+def _train_distributed(model, xi, xt, budget, val, seed, corrupt, loss, distribution, kind) -> TrainResult:
+    """The rest of :func:`train` for a distribution: train a copy of ``model`` in its scope, copy the result back."""
+    fit_budget = budget
+    if kind == "tf":
+        # Keras 3.15 cannot run several steps per call under a tf.distribute strategy ("You must feed a value
+        # for placeholder tensor"); steps_per_execution only changes speed.
+        fit_budget = dataclasses.replace(budget, steps_per_execution=1)
+    epochs = budget.epochs_for(len(xi))
+    history: dict[str, list[float]] = {}
+    seconds = 0.0
+    with distribution.scope():
+        try:
+            copy = keras.models.clone_model(model)
+        except Exception as err:  # subclassed models without a complete get_config, for instance
+            raise ValueError(
+                f"model {model.name!r} could not be copied into the distribution's scope "
+                f"({type(err).__name__}: {err}); build the model inside `with distribution.scope():` and train it "
+                "with distribution=None"
+            ) from err
+        _copy_values(model.variables, copy.variables, "variables")
+        compile_model(copy, fit_budget, len(xi), loss=loss)
+        fit = dict(shuffle=False, validation_data=val, validation_batch_size=_VALIDATION_BATCH, verbose=0)
+        if kind == "keras":  # one fit, as without a distribution: JAX's fit reads the data the same way in both
+            feeds = [(batches(xi, xt, budget.batch_size, seed, corrupt=corrupt), 0, epochs)]
+        else:  # one epoch per fit, each replayed exactly (see _ReplayedEpochs)
+            replayed = _ReplayedEpochs(xi, xt, budget.batch_size, seed, corrupt)
+            feeds = ((replayed.epoch(), epoch, epoch + 1) for epoch in range(epochs))
+        for data, first, last in feeds:
+            start = time.perf_counter()
+            hist = copy.fit(data, initial_epoch=first, epochs=last, **fit)
+            seconds += time.perf_counter() - start
+            for k, vals in hist.history.items():
+                if k != "learning_rate":
+                    history.setdefault(k, []).extend(float(v) for v in vals)
+    _copy_values(copy.variables, model.variables, "variables")
+    compile_model(model, budget, len(xi), loss=loss)
+    model.optimizer.build(model.trainable_variables)
+    _copy_values(copy.optimizer.variables, model.optimizer.variables, "optimizer state")
     return TrainResult(history=history, seconds=seconds)
 
 
@@ -386,6 +580,15 @@ def run_key(
     training data, the validation data (it decides the ``val_*`` history), the
     corruption, the loss, the seed, this module's source, and the versions of
     Keras and of the backend Keras runs on.
+
+    The devices are not in it, like the hardware: a run on a GPU differs from
+    the same run on a CPU only by float rounding, and so does a run with a
+    ``distribution`` over several devices (:func:`train`; the largest weight
+    difference after two epochs is near 1e-7, ``tests/test_distribution.py``).
+    So weights trained on several GPUs are reused on one CPU, and the other way
+    round. The one exception is a model that draws random numbers under a
+    ``tf.distribute`` strategy (see :func:`train`): it is a run of the same
+    recipe, not a copy of the one-device run, and it shares the key too.
     """
     from .models import fingerprint
 
@@ -546,16 +749,38 @@ def _cache(model: keras.Model, result: TrainResult, key: str) -> None:
 
 
 def train_and_save(
-    model, x_in, x_target, budget, *, validation=None, seed: int = config.SEED, corrupt=None, loss="mse"
+    model,
+    x_in,
+    x_target,
+    budget,
+    *,
+    validation=None,
+    seed: int = config.SEED,
+    corrupt=None,
+    loss="mse",
+    distribution=None,
 ) -> TrainResult:
     """:func:`train`, then save the weights for later reuse by :func:`load_or_train`.
 
     Taught in the multilayer chapter.
 
     If they cannot be saved, it prints one line saying why and still returns the result.
+    ``distribution`` is passed to :func:`train` and is not part of the key (see :func:`run_key`).
     """
+    if distribution is not None:
+        _distribution_kind(distribution)  # a wrong pairing fails before anything is trained or saved
     key = run_key(model, x_in, x_target, budget, seed, validation=validation, corrupt=corrupt, loss=loss)
-    result = train(model, x_in, x_target, budget, validation=validation, seed=seed, corrupt=corrupt, loss=loss)
+    result = train(
+        model,
+        x_in,
+        x_target,
+        budget,
+        validation=validation,
+        seed=seed,
+        corrupt=corrupt,
+        loss=loss,
+        distribution=distribution,
+    )
     _cache(model, result, key)
     return result
 
@@ -581,7 +806,16 @@ def cache_run(
 
 
 def load_or_train(
-    model, x_in, x_target, budget, *, validation=None, seed: int = config.SEED, corrupt=None, loss="mse"
+    model,
+    x_in,
+    x_target,
+    budget,
+    *,
+    validation=None,
+    seed: int = config.SEED,
+    corrupt=None,
+    loss="mse",
+    distribution=None,
 ) -> tuple[TrainResult, bool]:
     """Reuse a chapter's verified weights for this exact run, else train (and save).
 
@@ -590,14 +824,27 @@ def load_or_train(
     Returns ``(result, reused)`` and prints one line saying which happened,
     and one more if freshly trained weights cannot be saved. Call
     :func:`set_seed` before building ``model`` so that a retrain matches the
-    chapter's run.
+    chapter's run. ``distribution`` is used only when it trains (see :func:`train`);
+    it is not part of the key (see :func:`run_key`).
     """
+    if distribution is not None:
+        _distribution_kind(distribution)  # a wrong pairing fails even when the weights are reused
     key = run_key(model, x_in, x_target, budget, seed, validation=validation, corrupt=corrupt, loss=loss)
     result, why = load_run(model, key)
     if result is not None:
         print(f"{model.name}: reused {why} (training took {result.seconds:.1f} s)")
         return result, True
-    result = train(model, x_in, x_target, budget, validation=validation, seed=seed, corrupt=corrupt, loss=loss)
+    result = train(
+        model,
+        x_in,
+        x_target,
+        budget,
+        validation=validation,
+        seed=seed,
+        corrupt=corrupt,
+        loss=loss,
+        distribution=distribution,
+    )
     print(f"{model.name}: trained now in {result.seconds:.1f} s ({why})")
     _cache(model, result, key)
     return result, False
