@@ -1,9 +1,11 @@
 # The README's two commands:
 #   make book   set up .venv, execute every chapter in full mode, build the HTML into _build/html
 #   make test   set up .venv, check the style (ruff), build the book in quick mode with warnings
-#               as errors, then the unit tests, nbval on every chapter's Colab copy (quick mode)
-#               and the browser test (with axe-core from package-lock.json, installed by
-#               `npm ci` where npm exists)
+#               as errors (executing every chapter, each in an empty folder as Colab would),
+#               then the tests: unit tests, nbval on the first chapter's Colab copy with only
+#               the package installed, chapters on JAX, two simulated devices, and the browser
+#               test (with axe-core from package-lock.json, installed by `npm ci` where npm
+#               exists); both steps in $(JOBS) processes
 # And for readers and authors:
 #   make lab        a reader's environment (requirements.txt) and JupyterLab on the chapters
 #   make notebooks  after editing a chapter: normalise it and regenerate its Colab copy
@@ -16,6 +18,11 @@ QUICK_OUT := _build/quick
 QUICK_HTML := $(QUICK_OUT)/_build/html
 
 READER := $(VENV)/.reader
+
+# Processes for make test: Sphinx reads (and executes) that many chapters side by side
+# (tools/build_book.py) and pytest-xdist runs that many tests at once. A chapter's
+# kernel keeps about one core busy, so two suit two cores.
+JOBS ?= 2
 
 .PHONY: venv reader lab notebooks lint book test unit clean npm
 
@@ -81,11 +88,15 @@ test: venv npm lint
 	@# tools/book_source.py: the repository, or (outside CI) a copy without the chapters
 	@# whose data cannot be loaded on this machine, each replaced by a page saying why.
 	src="$$($(BIN)/python tools/book_source.py $(QUICK_OUT))" && \
-	AE_QUICK=1 $(BIN)/jupyter-book build "$$src" --path-output $(QUICK_OUT) -W -n --keep-going
-	AE_QUICK=1 AE_BOOK_HTML=$(QUICK_HTML) $(BIN)/python -m pytest tests colab --nbval-lax --nbval-current-env --durations=15
+	AE_QUICK=1 $(BIN)/python tools/build_book.py --jobs $(JOBS) "$$src" --path-output $(QUICK_OUT) -W -n --keep-going
+	@# The book has just executed every chapter, each in an empty folder. The tests add nbval
+	@# on the first chapter's Colab copy with a kernel that sees only the package
+	@# (tests/test_readers.py); the other copies differ from their chapters by the same
+	@# first cell, which tests/test_launch.py checks.
+	AE_QUICK=1 AE_BOOK_HTML=$(QUICK_HTML) $(BIN)/python -m pytest -n $(JOBS) --dist worksteal tests --durations=15
 
 unit: venv
-	$(BIN)/python -m pytest tests
+	$(BIN)/python -m pytest -n $(JOBS) --dist worksteal tests
 
 clean:
 	rm -rf _build .pytest_cache

@@ -93,7 +93,7 @@ def test_extension_list_is_jupyter_books_without_thebe():
     assert "sphinx_thebe" not in extensions
     missing = [e for e in defaults if e != "sphinx_thebe" and e not in extensions]
     assert not missing, f"sphinx.config.extensions lost Jupyter Book defaults: {missing}"
-    for extra in ("sphinxcontrib.bibtex", "sphinx_exercise", "sphinx-mathjax-offline", "colab_launch"):
+    for extra in ("sphinxcontrib.bibtex", "sphinx_exercise", "sphinx-mathjax-offline", "colab_launch", "parallel_safe"):
         assert extra in extensions, f"{extra} is missing from sphinx.config.extensions"
     # extra_extensions would be silently ignored next to a full extension list.
     assert not sphinx.get("extra_extensions"), "list extensions in sphinx.config.extensions"

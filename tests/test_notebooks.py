@@ -1,6 +1,6 @@
 """The chapters as files: what every notebook must hold before anyone executes it.
 
-nbval (``make test``) executes the notebooks; these checks read them as JSON.
+``make test`` executes the notebooks (the book build, and nbval on a Colab copy); these checks read them as JSON.
 """
 
 from __future__ import annotations

@@ -6,12 +6,14 @@ would, without a browser:
 - every MyST construct in a chapter is one that the book, JupyterLab with jupyterlab-myst and
   the generated Colab copy all render (no raw markup, no ``{glue}`` placeholder anywhere);
 - every ``{eval}`` expression is valid Python, and the Colab copies in ``colab/`` are exactly
-  what the tool generates from the chapters (nbval executes those copies in ``make test``,
-  which evaluates every ``{eval}`` in reading order, as JupyterLab does after "Run all");
+  what the tool generates from the chapters (``make test`` builds the book, which executes
+  every chapter and evaluates every ``{eval}`` in reading order, as JupyterLab does after
+  "Run all", and nbval executes the first chapter's copy);
 - support cells are labelled and collapsed, solutions are code cells, the model of each
   chapter is written in a visible cell and builds exactly the post's model;
 - Binder's environment holds what running the chapters needs and no test tools, and the
-  package's declared dependencies run a chapter alone in an empty folder, as on Colab.
+  package's declared dependencies import everything the chapters and ``utils`` import and
+  run a chapter alone in an empty folder, as on Colab.
 """
 
 from __future__ import annotations
@@ -280,23 +282,30 @@ def _only_the_package(tmp_path: Path) -> Path:
     return site
 
 
-def _run_alone(notebook: Path, site: Path, workdir: Path) -> subprocess.CompletedProcess:
-    """Execute ``notebook`` in ``workdir`` with a kernel that sees only ``site``."""
-    script = textwrap.dedent(f"""
-        import nbformat, sys
-        from nbclient import NotebookClient
-        nb = nbformat.read({str(notebook)!r}, as_version=4)
-        # The kernel must be the restricted one: no test tools, no book tools importable.
-        nb.cells.append(nbformat.v4.new_code_cell(
-            "import importlib.util as u\\n"
-            "assert u.find_spec('pytest') is None and u.find_spec('myst_nb') is None, 'not the restricted kernel'"))
-        client = NotebookClient(nb, timeout=600, kernel_name="python3", resources={{"metadata": {{"path": {str(workdir)!r}}}}})
-        client.execute()
-        print("executed", len(nb.cells), "cells")
-    """)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV", "JUPYTER"))}
+def _run_alone(notebook: Path, site: Path, tmp_path: Path) -> tuple[subprocess.CompletedProcess, Path]:
+    """Execute a copy of ``notebook`` with nbval, alone in an empty folder, with a kernel that sees only ``site``.
+
+    Returns nbval's run and the folder. The copy gets one more cell at the end, which fails
+    unless the kernel is the restricted one (no test tools, no book tools importable).
+    """
+    workdir = tmp_path / "empty"
+    workdir.mkdir()
+    nb = _load(notebook)
+    nb["cells"].append(
+        {
+            "cell_type": "code",
+            "execution_count": None,
+            "id": "restricted-kernel-check",
+            "metadata": {},
+            "outputs": [],
+            "source": "import importlib.util as u\n"
+            "assert u.find_spec('pytest') is None and u.find_spec('myst_nb') is None, 'not the restricted kernel'",
+        }
+    )
+    copy = workdir / notebook.name
+    copy.write_text(json.dumps(nb), encoding="utf-8")
     # -I: isolated (no user site, no PYTHONPATH); -S: no site-packages; the kernel imports from `site` only.
-    kernel_dir = workdir.parent / "kernels" / "python3"
+    kernel_dir = tmp_path / "kernels" / "only-the-package"
     kernel_dir.mkdir(parents=True)
     (kernel_dir / "kernel.json").write_text(
         json.dumps(
@@ -315,25 +324,67 @@ def _run_alone(notebook: Path, site: Path, workdir: Path) -> subprocess.Complete
             }
         )
     )
-    env["JUPYTER_PATH"] = str(workdir.parent)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV", "JUPYTER"))}
+    env["JUPYTER_PATH"] = str(tmp_path)
     env["AE_QUICK"] = "1"
-    return subprocess.run(
-        [sys.executable, "-c", script], cwd=workdir, env=env, capture_output=True, text=True, timeout=900
+    # nbval runs the kernel in the notebook's folder; no cache folder is left there.
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval-lax"]
+        + ["--nbval-kernel-name", "only-the-package", str(copy)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
+    return done, workdir
+
+
+def _imported_modules() -> set[str]:
+    """Top-level modules that the chapters' code cells and ``utils`` import, anywhere (also inside functions)."""
+    import ast
+
+    sources = [_src(c) for p in CHAPTERS for c in _load(p)["cells"] if c["cell_type"] == "code"]
+    sources += [p.read_text(encoding="utf-8") for p in sorted((ROOT / "utils").glob("*.py"))]
+    names = set()
+    for source in sources:
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.Import):
+                names.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                names.add(node.module.split(".")[0])
+    return names - set(sys.stdlib_module_names) - {"utils", "__future__"}
+
+
+def _restricted(site: Path, code: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-I", "-S", "-c", f"import sys; sys.path.append({str(site)!r})\n{code}"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def test_the_package_dependencies_import_everything_the_chapters_import(tmp_path):
+    """Every module a chapter or ``utils`` imports (lazily too) comes with ``pip install`` of the package."""
+    site = _only_the_package(tmp_path)
+    assert _restricted(site, "import pytest").returncode != 0, "the restricted Python must not see the test tools"
+    modules = sorted(_imported_modules())
+    assert {"keras", "numpy", "umap", "sklearn", "jax"} <= set(modules), modules  # the collection found them
+    done = _restricted(site, f"import importlib\nfor name in {modules!r}:\n    importlib.import_module(name)")
+    assert done.returncode == 0, f"with only the package installed, an import failed:\n{done.stderr[-3000:]}"
 
 
 def test_a_chapter_runs_alone_with_only_the_package_installed(tmp_path):
-    """The summary's Colab copy (the chapter with the most imports) in an empty folder."""
+    """nbval runs the first chapter's Colab copy in an empty folder, with a kernel that sees only the package.
+
+    (The test above imports what every chapter imports; the book build runs every chapter in
+    an empty folder.)
+    """
     site = _only_the_package(tmp_path)
-    workdir = tmp_path / "empty"
-    workdir.mkdir()
-    probe = subprocess.run(
-        [sys.executable, "-I", "-S", "-c", f"import sys; sys.path.append({str(site)!r}); import pytest"],
-        capture_output=True,
-        text=True,
-    )
-    assert probe.returncode != 0, "the restricted Python must not see the test tools"
-    [chapter] = [tool.COLAB / p.name for p in CHAPTERS if p.stem.endswith("_summary")]
-    done = _run_alone(chapter, site, workdir)
-    assert done.returncode == 0, f"{chapter.name} failed with only the package installed:\n{done.stderr[-3000:]}"
-    assert list(workdir.iterdir()) == [] or all(p.name.startswith(".") for p in workdir.iterdir())
+    [chapter] = [tool.COLAB / p.name for p in CHAPTERS if p.stem.endswith("_vanilla")]
+    done, workdir = _run_alone(chapter, site, tmp_path)
+    assert done.returncode == 0, f"{chapter.name} failed with only the package installed:\n{done.stdout[-3000:]}"
+    assert re.search(r"\b(\d+) passed\b", done.stdout), done.stdout[-2000:]  # nbval ran the cells
+    left = sorted(p.name for p in workdir.iterdir() if not p.name.startswith("."))
+    assert left == [chapter.name], f"the chapter left files behind in its folder: {left}"

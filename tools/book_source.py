@@ -12,7 +12,7 @@ book still can. So:
   chapter that cannot run is replaced by a page that says why and how to fix it
   (it keeps the chapter's labels, so links to it from other pages still resolve),
   and this prints that folder. The browser tests skip such a page and say why
-  (:func:`not_built_reason`); nbval skips its Colab copy (``conftest.py``);
+  (:func:`not_built_reason`);
 - under CI (``CI`` set), where ``.ci/run`` installs the Debian package, a missing
   data set is an error: this exits 1 and names the fix.
 
