@@ -48,7 +48,6 @@ def _assert_same_training(run, name):
     assert run["max_weight_difference"] <= TOL, f"{name}: weights differ by {run['max_weight_difference']:.3g}"
 
 
-@pytest.mark.heavy
 def test_jax_data_parallel_on_two_simulated_devices_matches_one_device():
     out = devices.compare_devices("jax", ("vanilla", "variational"), devices=2, n_train=N_TRAIN, n_test=N_TEST)
     assert out["backend"] == "jax"
@@ -58,7 +57,6 @@ def test_jax_data_parallel_on_two_simulated_devices_matches_one_device():
         _assert_same_training(run, name)  # the VAE too: JAX draws its noise as on one device
 
 
-@pytest.mark.heavy
 def test_tensorflow_mirrored_strategy_on_two_logical_cpus_matches_one_device():
     out = devices.compare_devices("tensorflow", ("vanilla", "variational"), devices=2, n_train=N_TRAIN, n_test=N_TEST)
     assert out["backend"] == "tensorflow"
@@ -104,7 +102,6 @@ print("RESULT" + json.dumps(out))
 """
 
 
-@pytest.mark.heavy
 def test_wrong_pairings_and_uneven_batches_on_jax_name_the_fix():
     env = dict(
         os.environ, KERAS_BACKEND="jax", JAX_PLATFORMS="cpu", XLA_FLAGS="--xla_force_host_platform_device_count=2"
@@ -196,7 +193,6 @@ def test_replayed_epochs_are_the_epochs_of_batches(corrupt):
         np.testing.assert_array_equal(first[0], got[0][:8])
 
 
-@pytest.mark.heavy
 def test_epoch_seconds_measures_in_a_fresh_process_on_the_backend_asked_for():
     out = devices.epoch_seconds("jax", ("vanilla",), n_train=64, epochs=3, quick=True)
     assert out["backend"] == "jax" and out["devices"]

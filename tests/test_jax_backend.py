@@ -33,7 +33,6 @@ def test_jax_is_installed_for_the_tests():
     import jax  # noqa: F401  (a missing jax is a failed setup, not a skip)
 
 
-@pytest.mark.heavy
 def test_utils_run_on_jax(tmp_path):
     script = textwrap.dedent("""
         import json
@@ -123,7 +122,6 @@ def _execute_on_jax(notebook, workdir, env) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=1200)
 
 
-@pytest.mark.heavy
 @pytest.mark.parametrize("name", JAX_CHAPTERS)
 def test_chapter_runs_on_jax(name, tmp_path):
     """The chapter's Colab copy, quick mode, top to bottom, with every assert in it, on JAX."""

@@ -103,7 +103,6 @@ def test_embed_and_plot_latent():
         plotting.plot_latent({"bad": feats}, labels)
 
 
-@pytest.mark.heavy
 def test_umap_embedding_is_seeded():
     feats = RNG.random((80, 6)).astype(np.float32)
     a = plotting.embed_2d(feats, method="umap", seed=1)

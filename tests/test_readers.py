@@ -365,7 +365,6 @@ def _restricted(site: Path, code: str) -> subprocess.CompletedProcess:
     )
 
 
-@pytest.mark.heavy
 def test_the_package_dependencies_import_everything_the_chapters_import(tmp_path):
     """Every module a chapter or ``utils`` imports (lazily too) comes with ``pip install`` of the package."""
     site = _only_the_package(tmp_path)
@@ -376,7 +375,6 @@ def test_the_package_dependencies_import_everything_the_chapters_import(tmp_path
     assert done.returncode == 0, f"with only the package installed, an import failed:\n{done.stderr[-3000:]}"
 
 
-@pytest.mark.heavy
 def test_a_chapter_runs_alone_with_only_the_package_installed(tmp_path):
     """nbval runs the first chapter's Colab copy in an empty folder, with a kernel that sees only the package.
 

@@ -5,7 +5,7 @@ This runs the same command with ``--jobs N`` added: Sphinx then reads the pages 
 N processes, and myst-nb executes each notebook inline (the ``{eval}`` role needs
 that) in the process that reads it. On two cores, two chapters side by side each
 took 1.1 to 1.5 times as long as alone, and the quick book 338 s instead of about
-540 s (issue 13's closing note).
+540 s serially, measured on a two-core machine.
 
 ``make test`` uses it for the quick book. Each process executes its share of the
 chapters in order (Sphinx cuts the sorted page list into chunks); a chapter that
