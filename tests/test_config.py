@@ -53,6 +53,28 @@ def test_budget_is_immutable_and_validated():
         config.Budget(mode="full", n_train=None, n_test=None, epochs=1, batch_size=0)
 
 
+@pytest.mark.parametrize("name", config.COURSE_MODELS)
+def test_side_runs_use_the_quick_recipe_on_at_most_side_n_train_images(name):
+    quick = config.budget(name, quick=True)
+    # Quick mode: the side budget is the chapter's own quick budget, so the weight cache is shared.
+    assert config.side_budget(name, config.QUICK_N_TRAIN, config.QUICK_N_TEST, quick=True) == quick
+    # Full mode on 60,000 images: the quick recipe, on the first SIDE_N_TRAIN images.
+    side = config.side_budget(name, 60_000, 10_000, quick=False)
+    assert side.mode == "side" and (side.n_train, side.n_test) == (config.SIDE_N_TRAIN, 10_000)
+    assert dataclasses.replace(side, mode="quick", n_train=quick.n_train, n_test=quick.n_test) == quick
+    full = config.budget(name, quick=False)
+    assert side.epochs_for(side.n_train) * side.n_train < full.epochs_for(60_000) * 60_000 / 5
+    # Fewer images than the cap: all of them.
+    assert config.side_budget(name, 800, 200, quick=False).n_train == 800
+
+
+def test_side_budget_rejects_bad_counts_and_models():
+    with pytest.raises(ValueError, match="n_train must be a positive integer"):
+        config.side_budget("vanilla", 0, 10)
+    with pytest.raises(ValueError, match="unknown model 'adversarial'"):
+        config.side_budget("adversarial", 100, 10)
+
+
 def test_unknown_model_is_rejected():
     with pytest.raises(ValueError, match="unknown model 'adversarial'"):
         config.budget("adversarial")

@@ -67,7 +67,7 @@ class Budget:
     Attributes
     ----------
     mode:
-        ``"quick"`` or ``"full"``.
+        ``"quick"`` or ``"full"``; ``"side"`` for a side run in full mode (:func:`side_budget`).
     n_train, n_test:
         Number of training and test images to use; ``None`` means all.
     epochs, batch_size:
@@ -171,21 +171,55 @@ _QUICK = {
 #: Quick mode trains every model on the same subset, so the summary compares like with like.
 QUICK_N_TRAIN, QUICK_N_TEST = 1000, 500
 
-#: The summary's curve of reconstruction error against code size trains nine extra models (dense
-#: and convolutional, several code sizes) with their chapters' quick-mode recipes, on at most this
-#: many training images, so that the curve stays short in full mode whatever the data set (its
-#: nine trainings took 82 s in all on a busy two-core CPU with the offline digits): 4,000 is all
-#: of the offline MNIST digits, while on the 60,000 images of the real data set the quick
-#: recipe's ten epochs would take more steps than the chapters' own full-mode runs. In
-#: quick mode all 1,000 training images are used, so the points at the chapters' own code sizes
-#: are the chapters' runs and reuse their weights.
-CURVE_N_TRAIN = 4_000
+#: Side runs: every model a chapter trains besides its own (an exercise's variant, a model with
+#: another penalty, the other half of a comparison) and the summary's curve of reconstruction
+#: error against code size train with their model's quick-mode recipe on at most this many
+#: training images (see :func:`side_budget`). In full mode on the 60,000 images of a real data
+#: set, retraining each variant with the chapter's full recipe made the convolutional and
+#: denoising chapters take several minutes each; 4,000 is also all of the offline MNIST digits.
+SIDE_N_TRAIN = 4_000
+
+#: Linear probes (a logistic regression from codes to labels, :func:`utils.metrics.linear_probe_accuracy`)
+#: are fitted on at most this many training codes: on all 60,000 images of a real data set a probe
+#: took minutes on two cores, and 10,000 images leave about 1,000 per class.
+PROBE_N_TRAIN = 10_000
 
 
 #: The post's five models, in reading order.
 MODELS = ("vanilla", "multilayer", "convolutional", "sparse", "denoising")
 #: Every model the course trains: the post's five and the ones it adds.
 COURSE_MODELS = tuple(_FULL)
+
+
+def side_budget(model: str, n_train: int, n_test: int, *, quick: bool | None = None) -> Budget:
+    """Return the budget of a chapter's side runs, for a model of ``model``'s family.
+
+    Taught in the vanilla chapter (section Exercises), used by every chapter that trains
+    more than its own model, and by the summary's code-size curve.
+
+    A side run trains with the quick-mode recipe of ``model`` (its epochs, batch size and
+    learning rate) on the first ``budget.n_train`` of the chapter's ``n_train`` training images:
+    all of them, up to :data:`SIDE_N_TRAIN`. In quick mode that is exactly :func:`budget`'s
+    quick budget, so a side run of the chapter's own model is the chapter's run. In full mode
+    the mode is ``"side"``: a comparison with the chapter's full-mode model is then not like
+    with like, so chapters compare side runs with side runs.
+
+    Parameters
+    ----------
+    model:
+        One of :data:`COURSE_MODELS`, whose quick-mode recipe the side run uses.
+    n_train, n_test:
+        How many training and test images the chapter has loaded.
+    quick:
+        Force quick (True) or full (False) mode; ``None`` follows ``AE_QUICK``.
+    """
+    n_train, n_test = positive_int(n_train, "n_train"), positive_int(n_test, "n_test")
+    if quick is None:
+        quick = quick_mode()
+    recipe = budget(model, quick=True)
+    return dataclasses.replace(
+        recipe, mode="quick" if quick else "side", n_train=min(n_train, SIDE_N_TRAIN), n_test=n_test
+    )
 
 
 def budget(model: str, *, quick: bool | None = None) -> Budget:
