@@ -233,8 +233,40 @@ def bench_recipes(name, ds, post_epochs_cap=None, chapter_budget=None):
     }
 
 
-def run_notebook(stem: str, dataset: str) -> dict:
-    """Execute a chapter in full mode; return wall seconds and the kernel's peak RSS in MB."""
+#: What every chapter does before its first model: its imports, then the full data set.
+FLOOR_CELLS = (
+    "import utils\nimport keras\nimport numpy as np\nimport pandas as pd\n"
+    "from utils import config, data, metrics, models, plotting, training",
+    "(x_train, y_train), (x_test, y_test) = data.load_dataset()",
+)
+
+
+def run_floor(dataset: str) -> dict:
+    """The peak RSS of a kernel that only does what every chapter starts with.
+
+    Measured as the chapters are (:func:`run_notebook`): a kernel that imports what the
+    chapters import (Keras, TensorFlow, the course's package); one that also loads the full
+    data set (no chapter can peak below it); and, side by side, the imports in a kernel that
+    imported JAX first, which ``utils`` otherwise keeps out of TensorFlow's import.
+    """
+    import nbformat
+
+    out = {}
+    runs = {
+        "imports_mb": FLOOR_CELLS[:1],
+        "imports_and_data_mb": FLOOR_CELLS,
+        # The same imports without the lever in utils/__init__.py: a kernel that imported JAX
+        # first, so TensorFlow's import loads it as it would without utils.
+        "imports_jax_first_mb": ("import jax", *FLOOR_CELLS[:1]),
+    }
+    for key, cells in runs.items():
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+        out[key] = run_notebook(nb, dataset)["peak_rss_mb"]
+    return out
+
+
+def run_notebook(stem, dataset: str) -> dict:
+    """Execute a chapter (by name, or a notebook object) in full mode; return wall seconds and the kernel's peak RSS in MB."""
     import nbformat
     import psutil
     from nbclient import NotebookClient
@@ -246,7 +278,11 @@ def run_notebook(stem: str, dataset: str) -> dict:
     # opens them first would).
     cache = tempfile.TemporaryDirectory(prefix="ae-bench-weights-")
     os.environ["AE_WEIGHTS_DIR"] = cache.name
-    nb = nbformat.read(ROOT / "chapters" / f"{stem}.ipynb", as_version=4)
+    nb = (
+        stem
+        if isinstance(stem, nbformat.NotebookNode)
+        else nbformat.read(ROOT / "chapters" / f"{stem}.ipynb", as_version=4)
+    )
     client = NotebookClient(
         nb, timeout=3600, kernel_name="python3", resources={"metadata": {"path": str(ROOT / "chapters")}}
     )
@@ -374,7 +410,103 @@ def markdown(results: dict) -> str:
             "Each chapter runs from a cold start: an empty weight cache, so it trains every model it shows "
             "(the summary trains every model of the course). Peak RSS is the kernel's, sampled every 0.2 s.",
         ]
+    lines += limits(results)
     return "\n".join(lines) + "\n"
+
+
+#: The chapters' own models, each trained with its full recipe in its chapter, and on a cold cache
+#: the models the chapter compares with (trained there too, with their own full recipe).
+CHAPTER_MODELS = {
+    "01_vanilla": ["vanilla"],
+    "02_multilayer": ["multilayer", "vanilla"],
+    "03_convolutional": ["convolutional", "vanilla"],
+    "04_sparse": ["sparse", "vanilla"],
+    "05_denoising": ["denoising"],
+    "06_contractive": ["contractive"],
+    "07_variational": ["variational"],
+    "09_summary": list(POST_BUDGET),
+}
+
+
+def limits(results: dict) -> list[str]:
+    """The section "What limits the targets not met", its figures taken from ``results``."""
+    t = results.get("targets", TARGETS)
+    models_, chapters, floor = results.get("models", {}), results.get("chapters", {}), results.get("floor")
+    out = ["", "## What limits the targets not met", ""]
+    close = [
+        n
+        for n, r in models_.items()
+        if "post_curve" in r and (r.get("speedup_at_chapter_quality") or 0) < t["speedup_at_chapter_quality"]
+    ]
+    if close:
+        parts, epoch_ratios = [], []
+        for n in close:
+            r = models_[n]
+            post, chap = r["post_curve"], r["chapter_curve"]
+            hit = [k for k, m in enumerate(post["test_mse"]) if m <= r["chapter_test_mse"]]
+            k = hit[0] if hit else len(post["test_mse"]) - 1
+            post_epoch_s = post["train_seconds"][-1] / len(post["train_seconds"])
+            chap_epoch_s = chap["train_seconds"][-1] / len(chap["train_seconds"])
+            epoch_ratios.append((k + 1) / len(chap["train_seconds"]))
+            parts.append(
+                f"{n} {r['speedup_at_chapter_quality']:.1f}x (the post's recipe: {'' if hit else 'not within '}"
+                f"{k + 1} epochs at {post_epoch_s:.1f} s each; the chapter's: {len(chap['train_seconds'])} epochs "
+                f"at {chap_epoch_s:.1f} s each)"
+            )
+        out.append(
+            f"- **Speed-up at the chapter's quality (>= {t['speedup_at_chapter_quality']:.0f}x)**: measured "
+            + "; ".join(parts)
+            + ". The post's recipe is Adam with its default learning rate, which already suits these small "
+            f"models: it needs {min(epoch_ratios):.1f} to {max(epoch_ratios):.1f} times the chapter recipe's number "
+            "of epochs, and an epoch of either recipe costs about the same. A five-fold speed-up would need "
+            "the chapter's recipe to reach its loss in a fifth of the post's epochs at the same cost per "
+            "epoch; the chapter recipes (larger early steps, a warm-up, a decaying learning rate, batches fed "
+            "without copies, tuned in `benchmarks/levers.md`) get part of the way."
+        )
+    slow = {s: r for s, r in chapters.items() if (r.get("chapter_seconds_full") or 0) > t["chapter_seconds_full"]}
+    if slow:
+        parts = []
+        for stem, r in sorted(slow.items()):
+            own = [n for n in CHAPTER_MODELS.get(stem, []) if models_.get(n, {}).get("chapter_train_seconds")]
+            if own:
+                total = sum(models_[n]["chapter_train_seconds"] for n in own)
+                parts.append(
+                    f"{stem} {r['chapter_seconds_full']:.0f} s, of which {total:.0f} s is the full-recipe training of "
+                    + " + ".join(own)
+                )
+            else:
+                parts.append(f"{stem} {r['chapter_seconds_full']:.0f} s")
+        out.append(
+            f"- **Chapters in full mode, cold cache (<= {t['chapter_seconds_full']:.0f} s)**: "
+            + "; ".join(parts)
+            + " (training seconds from the recipes table above, the same run). A cold chapter trains its own "
+            "model on all the training images and, when the weights of a model it compares with are not "
+            "cached yet, that model too; side runs (at most "
+            f"{config.SIDE_N_TRAIN:,} images), evaluation and figures come on top. A reader who runs the chapters "
+            "in order finds the earlier chapters' weights cached, and a second run of a chapter reuses all of them."
+        )
+    heavy = {s: r for s, r in chapters.items() if (r.get("peak_rss_mb") or 0) > t["peak_rss_mb"]}
+    if heavy:
+        line = (
+            f"- **Peak RSS (<= {t['peak_rss_mb']:,.0f} MB)**: "
+            + ", ".join(f"{s} {r['peak_rss_mb']:,.0f} MB" for s, r in sorted(heavy.items()))
+            + "."
+        )
+        if floor:
+            line += (
+                f" A kernel that only imports what the chapters import peaks at {floor['imports_mb']:,.0f} MB "
+                f"({floor['imports_jax_first_mb']:,.0f} MB when TensorFlow's import also loads JAX, as it does "
+                "without `utils`), and "
+                f"{floor['imports_and_data_mb']:,.0f} MB once it has loaded the {results['n_train']:,} + "
+                f"{results['n_test']:,} images (measured in this run, as the chapters are): that leaves "
+                f"{t['peak_rss_mb'] - floor['imports_and_data_mb']:,.0f} MB for everything a chapter computes, "
+                f"such as a noisy copy of the training images ({results['n_train'] * 784 * 4 / 2**20:,.0f} MB), the models, "
+                "their optimiser states, and the arrays behind a figure or a probe."
+            )
+        out.append(line)
+    if len(out) == 3:
+        out.append("Every target is met.")
+    return out
 
 
 def main(argv=None):
@@ -415,6 +547,9 @@ def main(argv=None):
             results["models"][name] = bench_recipes(name, ds, args.post_epochs)
             write()
     if not args.skip_notebooks:
+        results["floor"] = run_floor(args.dataset)
+        print(f"[floor] {results['floor']}", flush=True)
+        write()
         for stem in args.chapters:
             try:
                 entry = results["chapters"][stem] = run_notebook(stem, args.dataset)

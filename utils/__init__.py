@@ -74,11 +74,21 @@ def _quiet_tensorflow() -> None:
     # On every backend: under KERAS_BACKEND=jax too, Keras's set_random_seed and the
     # course's input pipeline (tf.data) import TensorFlow, whose start-up lines would
     # then land in a chapter's output.
+    # TensorFlow's tf.lite imports JAX whenever it is installed (for a converter the course never
+    # uses): about 100 MB of memory and half a second in every kernel on the TensorFlow backend
+    # (benchmarks/results.md, "floor"). Hide JAX from that one import, then forget the refusal,
+    # so that a later ``import jax`` works as usual. A kernel that already imported JAX keeps it.
+    hide_jax = os.environ["KERAS_BACKEND"] == "tensorflow" and "jax" not in sys.modules
+    if hide_jax:
+        sys.modules["jax"] = None  # ``import jax`` raises ImportError, which tf.lite expects
     try:
         with _silenced_native_stderr():
             import tensorflow as tf  # noqa: F401
     except ImportError:  # the course also imports without TensorFlow (tests of pure helpers)
         return
+    finally:
+        if hide_jax and "jax" in sys.modules and sys.modules["jax"] is None:
+            del sys.modules["jax"]
     import logging
 
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
