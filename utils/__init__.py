@@ -8,7 +8,8 @@ Import this package **before** Keras or TensorFlow in a notebook::
 Importing it sets the Keras backend to TensorFlow (unless the reader chose
 another, such as ``KERAS_BACKEND=jax``) and imports TensorFlow once with its
 C++ start-up messages (CUDA, oneDNN, absl) sent to ``/dev/null``, so they never
-reach the book.
+reach the book, and on the TensorFlow backend without loading JAX, which
+TensorFlow's ``tf.lite`` would otherwise import for nothing (about 100 MB).
 
 Submodules, each with one job:
 
