@@ -439,7 +439,7 @@ def limits(results: dict) -> list[str]:
         if "post_curve" in r and (r.get("speedup_at_chapter_quality") or 0) < t["speedup_at_chapter_quality"]
     ]
     if close:
-        parts, epoch_ratios = [], []
+        parts, epoch_ratios, cost_ratios = [], [], []
         for n in close:
             r = models_[n]
             post, chap = r["post_curve"], r["chapter_curve"]
@@ -448,6 +448,7 @@ def limits(results: dict) -> list[str]:
             post_epoch_s = post["train_seconds"][-1] / len(post["train_seconds"])
             chap_epoch_s = chap["train_seconds"][-1] / len(chap["train_seconds"])
             epoch_ratios.append((k + 1) / len(chap["train_seconds"]))
+            cost_ratios.append(chap_epoch_s / post_epoch_s)
             parts.append(
                 f"{n} {r['speedup_at_chapter_quality']:.1f}x (the post's recipe: {'' if hit else 'not within '}"
                 f"{k + 1} epochs at {post_epoch_s:.1f} s each; the chapter's: {len(chap['train_seconds'])} epochs "
@@ -458,7 +459,8 @@ def limits(results: dict) -> list[str]:
             + "; ".join(parts)
             + ". The post's recipe is Adam with its default learning rate, which already suits these small "
             f"models: it needs {min(epoch_ratios):.1f} to {max(epoch_ratios):.1f} times the chapter recipe's number "
-            "of epochs, and an epoch of either recipe costs about the same. A five-fold speed-up would need "
+            f"of epochs, and an epoch of the chapter's recipe costs {min(cost_ratios):.1f} to {max(cost_ratios):.1f} "
+            "times one of the post's (smaller batches cost more per epoch). A five-fold speed-up would need "
             "the chapter's recipe to reach its loss in a fifth of the post's epochs at the same cost per "
             "epoch; the chapter recipes (larger early steps, a warm-up, a decaying learning rate, batches fed "
             "without copies, tuned in `benchmarks/levers.md`) get part of the way."
